@@ -1,0 +1,383 @@
+//! `ClaimIndex`: a tantivy index of claims and evidence, opened once and shared by the CLI and the server.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Schema};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use crate::analysis;
+use crate::model::{Claim, Evidence, Kind, Rating, Record, Stance};
+use crate::schema::ClaimFields;
+use crate::{Error, Result};
+
+/// Memory the index writer may use before it flushes a segment.
+pub const WRITER_MEMORY_BYTES: usize = 200_000_000;
+
+/// Most evidence excerpts attached to one claim in results.
+pub const MAX_EVIDENCE_PER_CLAIM: usize = 20;
+
+/// A claimdex index: the tantivy index, its reader and, once a write is made, its writer.
+pub struct ClaimIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: ClaimFields,
+    writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
+    dir: Option<PathBuf>,
+    thresholds: Mutex<crate::matcher::Thresholds>,
+}
+
+/// How an ingest run treats bad records.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IngestOptions {
+    /// Fail the whole run (and keep the index as it was) on the first bad record.
+    pub strict: bool,
+}
+
+/// What an ingest run did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Claims written (new or replaced).
+    pub claims: u64,
+    /// Evidence excerpts written (new or replaced).
+    pub evidence: u64,
+    /// Bad records skipped.
+    pub skipped: u64,
+}
+
+/// Counts of what the index holds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Number of claims.
+    pub claims: u64,
+    /// Number of evidence excerpts.
+    pub evidence: u64,
+    /// Claims per normalized verdict.
+    pub by_verdict: BTreeMap<String, u64>,
+    /// Claims per publisher (lowercased name).
+    pub by_publisher: BTreeMap<String, u64>,
+    /// Size of the index files on disk, in bytes (0 in memory).
+    pub index_bytes: u64,
+}
+
+impl ClaimIndex {
+    /// A new index in memory (tests, `eval`).
+    pub fn create_in_ram() -> Result<Self> {
+        let (schema, _) = ClaimFields::build();
+        Self::from_index(Index::create_in_ram(schema), None)
+    }
+
+    /// A new, empty index in `dir` (created if missing).
+    pub fn create_in_dir(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let (schema, _) = ClaimFields::build();
+        let index = Index::create_in_dir(dir, schema)?;
+        Self::from_index(index, Some(dir.to_path_buf()))
+    }
+
+    /// Opens the index in `dir`.
+    pub fn open_in_dir(dir: &Path) -> Result<Self> {
+        if !Self::exists(dir) {
+            return Err(Error::NotFound(format!("no claimdex index in {}", dir.display())));
+        }
+        let index = Index::open_in_dir(dir)?;
+        Self::from_index(index, Some(dir.to_path_buf()))
+    }
+
+    /// Opens the index in `dir`, creating it if there is none.
+    pub fn open_or_create(dir: &Path) -> Result<Self> {
+        if Self::exists(dir) {
+            Self::open_in_dir(dir)
+        } else {
+            Self::create_in_dir(dir)
+        }
+    }
+
+    /// True if `dir` holds an index.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join("meta.json").is_file()
+            && MmapDirectory::open(dir).map(|d| Index::exists(&d).unwrap_or(false)).unwrap_or(false)
+    }
+
+    fn from_index(index: Index, dir: Option<PathBuf>) -> Result<Self> {
+        let fields = ClaimFields::from_schema(&index.schema())?;
+        analysis::register(index.tokenizers());
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(ClaimIndex { index, reader, fields, writer: Mutex::new(None), dir, thresholds: Mutex::new(Default::default()) })
+    }
+
+    /// The directory of an on-disk index.
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The tantivy index (for the search and match modules).
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
+    }
+
+    /// The schema's field handles.
+    pub fn fields(&self) -> &ClaimFields {
+        &self.fields
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> Schema {
+        self.index.schema()
+    }
+
+    /// A searcher over the last committed state.
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// Sees the latest commit, including one made by another process.
+    pub fn reload(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+
+    /// Takes the index's single-writer lock now, so that a second writer process fails at
+    /// start rather than at its first write.
+    pub fn lock_for_writing(&self) -> Result<()> {
+        let mut guard = self.writer.lock().map_err(|_| poisoned())?;
+        if guard.is_none() {
+            *guard = Some(self.open_writer()?);
+        }
+        Ok(())
+    }
+
+    fn open_writer(&self) -> Result<IndexWriter<TantivyDocument>> {
+        self.index.writer(WRITER_MEMORY_BYTES).map_err(|e| match e {
+            tantivy::TantivyError::LockFailure(_, _) => Error::InvalidRequest(format!(
+                "another claimdex process is writing to the index{}; stop it first",
+                self.dir.as_ref().map(|d| format!(" in {}", d.display())).unwrap_or_default()
+            )),
+            e => Error::Tantivy(e),
+        })
+    }
+
+    /// Runs `f` with the writer, then commits; rolls back if `f` fails. Returns once the commit is durable.
+    fn write<T>(&self, f: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> Result<T>) -> Result<T> {
+        let mut guard = self.writer.lock().map_err(|_| poisoned())?;
+        if guard.is_none() {
+            *guard = Some(self.open_writer()?);
+        }
+        let writer = guard.as_mut().expect("the writer was just set");
+        match f(writer) {
+            Ok(v) => {
+                writer.commit()?;
+                self.reader.reload()?;
+                Ok(v)
+            }
+            Err(e) => {
+                writer.rollback()?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Writes records from a stream in one commit: each replaces any record with the same id.
+    ///
+    /// Bad records (`Err` items) are passed to `on_skip` and skipped, or, with `strict`, end the
+    /// run with that error and leave the index as it was.
+    pub fn ingest<I>(&self, records: I, opts: IngestOptions, on_skip: &mut dyn FnMut(&Error)) -> Result<IngestReport>
+    where
+        I: IntoIterator<Item = Result<Record>>,
+    {
+        self.write(|writer| {
+            let mut report = IngestReport::default();
+            for item in records {
+                match item {
+                    Ok(record) => match self.add(writer, &record) {
+                        Ok(()) => match record.kind() {
+                            Kind::Claim => report.claims += 1,
+                            Kind::Evidence => report.evidence += 1,
+                        },
+                        Err(e) if !opts.strict && e.is_client_error() => {
+                            on_skip(&e);
+                            report.skipped += 1;
+                        }
+                        Err(e) => return Err(e),
+                    },
+                    Err(e) if opts.strict || !e.is_client_error() => return Err(e),
+                    Err(e) => {
+                        on_skip(&e);
+                        report.skipped += 1;
+                    }
+                }
+            }
+            Ok(report)
+        })
+    }
+
+    /// Writes records (replacing those with the same ids) and commits.
+    pub fn upsert(&self, records: &[Record]) -> Result<IngestReport> {
+        self.ingest(records.iter().cloned().map(Ok), IngestOptions { strict: true }, &mut |_| {})
+    }
+
+    fn add(&self, writer: &mut IndexWriter<TantivyDocument>, record: &Record) -> Result<()> {
+        validate(record)?;
+        let doc = self.fields.to_document(record)?;
+        writer.delete_term(self.fields.id_term(record.id()));
+        writer.add_document(doc)?;
+        Ok(())
+    }
+
+    /// Deletes a record by id and commits. Returns whether it existed.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        let existed = self.get(id).is_ok();
+        if existed {
+            self.write(|w| {
+                w.delete_term(self.fields.id_term(id));
+                Ok(())
+            })?;
+        }
+        Ok(existed)
+    }
+
+    /// The record with this id.
+    pub fn get(&self, id: &str) -> Result<Record> {
+        let searcher = self.searcher();
+        let q = TermQuery::new(self.fields.id_term(id), IndexRecordOption::Basic);
+        let top = searcher.search(&q, &TopDocs::with_limit(1))?;
+        match top.first() {
+            Some((_, addr)) => self.fields.from_document(&searcher.doc(*addr)?),
+            None => Err(Error::NotFound(format!("no record with id {id:?}"))),
+        }
+    }
+
+    /// The claim with this id.
+    pub fn get_claim(&self, id: &str) -> Result<Claim> {
+        match self.get(id)? {
+            Record::Claim(c) => Ok(c),
+            Record::Evidence(_) => Err(Error::NotFound(format!("{id:?} is evidence, not a claim"))),
+        }
+    }
+
+    /// The evidence with this id.
+    pub fn get_evidence(&self, id: &str) -> Result<Evidence> {
+        match self.get(id)? {
+            Record::Evidence(e) => Ok(e),
+            Record::Claim(_) => Err(Error::NotFound(format!("{id:?} is a claim, not evidence"))),
+        }
+    }
+
+    /// The evidence bearing on a claim, refuting first, then supporting, then context.
+    pub fn evidence_for(&self, searcher: &Searcher, claim_id: &str) -> Result<Vec<(Stance, Evidence)>> {
+        let q = TermQuery::new(Term::from_field_text(self.fields.claim_ref, claim_id), IndexRecordOption::Basic);
+        let top = searcher.search(&q, &TopDocs::with_limit(MAX_EVIDENCE_PER_CLAIM))?;
+        let mut out = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            if let Record::Evidence(e) = self.fields.from_document(&searcher.doc(addr)?)? {
+                let stance = e.claims.iter().find(|l| l.claim_id == claim_id).map(|l| l.stance).unwrap_or(Stance::Context);
+                out.push((stance, e));
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        Ok(out)
+    }
+
+    /// Number of claims and evidence records.
+    pub fn num_records(&self) -> u64 {
+        self.searcher().num_docs()
+    }
+
+    /// The thresholds of the repeat flag.
+    pub fn thresholds(&self) -> crate::matcher::Thresholds {
+        self.thresholds.lock().map(|t| *t).unwrap_or_default()
+    }
+
+    /// Sets the thresholds of the repeat flag.
+    pub fn set_thresholds(&self, t: crate::matcher::Thresholds) {
+        if let Ok(mut g) = self.thresholds.lock() {
+            *g = t;
+        }
+    }
+
+    /// Counts by kind, verdict and publisher, and the size on disk.
+    pub fn stats(&self) -> Result<Stats> {
+        let searcher = self.searcher();
+        let count = |q: &dyn Query| -> Result<u64> { Ok(searcher.search(q, &Count)? as u64) };
+        let term_q = |t: Term| TermQuery::new(t, IndexRecordOption::Basic);
+        let claims = count(&term_q(self.fields.kind_term(Kind::Claim)))?;
+        let evidence = count(&term_q(self.fields.kind_term(Kind::Evidence)))?;
+        let mut by_verdict = BTreeMap::new();
+        for r in Rating::ALL {
+            let n = count(&term_q(Term::from_field_text(self.fields.verdict, r.as_str())))?;
+            if n > 0 {
+                by_verdict.insert(r.as_str().to_string(), n);
+            }
+        }
+        let mut publishers = std::collections::BTreeSet::new();
+        for seg in searcher.segment_readers() {
+            let inv = seg.inverted_index(self.fields.publisher)?;
+            let mut stream = inv.terms().stream().map_err(|e| Error::Tantivy(e.into()))?;
+            while stream.advance() {
+                publishers.insert(String::from_utf8_lossy(stream.key()).into_owned());
+            }
+        }
+        let mut by_publisher = BTreeMap::new();
+        for p in publishers {
+            let q = BooleanQuery::new(vec![
+                (Occur::Must, Box::new(term_q(Term::from_field_text(self.fields.publisher, &p))) as Box<dyn Query>),
+                (Occur::Must, Box::new(term_q(self.fields.kind_term(Kind::Claim)))),
+            ]);
+            let n = count(&q)?;
+            if n > 0 {
+                by_publisher.insert(p, n);
+            }
+        }
+        let index_bytes = match &self.dir {
+            Some(d) => dir_size(d),
+            None => 0,
+        };
+        Ok(Stats { claims, evidence, by_verdict, by_publisher, index_bytes })
+    }
+}
+
+fn poisoned() -> Error {
+    Error::InvalidRequest("the index writer is unavailable after an earlier failure".into())
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// Longest id accepted.
+pub const MAX_ID_BYTES: usize = 512;
+/// Longest claim or evidence text accepted.
+pub const MAX_TEXT_BYTES: usize = 100_000;
+
+/// Checks a record before it is written.
+pub fn validate(record: &Record) -> Result<()> {
+    let bad = |field: &str, msg: String| Error::InvalidRequest(format!("record {:?}: field `{field}`: {msg}", record.id()));
+    let id = record.id();
+    if id.trim().is_empty() {
+        return Err(bad("id", "must not be empty".into()));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(bad("id", format!("longer than {MAX_ID_BYTES} bytes")));
+    }
+    let text = match record {
+        Record::Claim(c) => &c.text,
+        Record::Evidence(e) => &e.text,
+    };
+    if text.trim().is_empty() {
+        return Err(bad("text", "must not be empty".into()));
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(bad("text", format!("longer than {MAX_TEXT_BYTES} bytes")));
+    }
+    Ok(())
+}
