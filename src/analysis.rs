@@ -41,7 +41,11 @@ pub const LANGS: [Lang; 18] = [
 ];
 
 const fn lang(code: &'static str, algorithm: Algorithm, stopwords: Option<StopLanguage>) -> Lang {
-    Lang { code, algorithm, stopwords }
+    Lang {
+        code,
+        algorithm,
+        stopwords,
+    }
 }
 
 /// The analyzer name of text in no stemmed language: lowercased and folded only.
@@ -50,7 +54,11 @@ pub const PLAIN: &str = "plain";
 impl Lang {
     /// The language of a BCP-47 tag ("en-GB" → en, "nb" → no); `None` when it is not stemmed.
     pub fn of_tag(tag: &str) -> Option<Lang> {
-        let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+        let primary = tag
+            .split(['-', '_'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let primary = match primary.as_str() {
             "nb" | "nn" => "no",
             "" => "en",
@@ -117,7 +125,10 @@ pub struct StemFilter(Algorithm);
 impl TokenFilter for StemFilter {
     type Tokenizer<T: Tokenizer> = StemTokenizer<T>;
     fn transform<T: Tokenizer>(self, inner: T) -> StemTokenizer<T> {
-        StemTokenizer { algorithm: self.0, inner }
+        StemTokenizer {
+            algorithm: self.0,
+            inner,
+        }
     }
 }
 
@@ -177,9 +188,10 @@ mod tests {
     #[test]
     fn english_is_stemmed_lowercased_and_stopworded() {
         let mut a = Lang::default_lang().analyzer();
-        assert_eq!(tokens(&mut a, "The Mojahedin are Fully COMMITTED to the amnesty"), [
-            "mojahedin", "fulli", "commit", "amnesti"
-        ]);
+        assert_eq!(
+            tokens(&mut a, "The Mojahedin are Fully COMMITTED to the amnesty"),
+            ["mojahedin", "fulli", "commit", "amnesti"]
+        );
     }
 
     #[test]
@@ -187,7 +199,10 @@ mod tests {
         let fr = Lang::of_tag("fr-FR").expect("french is supported");
         assert_eq!(fr.code, "fr");
         let mut a = fr.analyzer();
-        assert_eq!(tokens(&mut a, "les élections présidentielles"), ["elect", "presidentiel"]);
+        assert_eq!(
+            tokens(&mut a, "les élections présidentielles"),
+            ["elect", "presidentiel"]
+        );
         assert!(Lang::of_tag("xx").is_none());
         assert_eq!(Lang::of_tag("nb").map(|l| l.code), Some("no"));
     }

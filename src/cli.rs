@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::ingest;
 use crate::model::{Kind, Rating, Record};
-use crate::{ClaimIndex, Filters, IngestOptions, MatchRequest, MatchResult, PartialDate, SearchRequest};
+use crate::{
+    ClaimIndex, Filters, IngestOptions, MatchRequest, MatchResult, PartialDate, SearchRequest,
+};
 
 /// claimdex: find the prior fact-checks a statement repeats, with verdicts and evidence.
 #[derive(Debug, Parser)]
@@ -73,7 +75,12 @@ pub struct FilterArgs {
 impl FilterArgs {
     fn to_filters(&self, kind: Option<Kind>) -> anyhow::Result<Filters> {
         let date = |s: &Option<String>, name: &str| -> anyhow::Result<Option<PartialDate>> {
-            s.as_deref().map(|d| d.parse::<PartialDate>().with_context(|| format!("--{name} {d:?}"))).transpose()
+            s.as_deref()
+                .map(|d| {
+                    d.parse::<PartialDate>()
+                        .with_context(|| format!("--{name} {d:?}"))
+                })
+                .transpose()
         };
         let verdicts = self
             .verdict
@@ -82,7 +89,11 @@ impl FilterArgs {
                 Rating::parse(v).with_context(|| {
                     format!(
                         "--verdict {v:?}: expected one of {}",
-                        Rating::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                        Rating::ALL
+                            .iter()
+                            .map(|r| r.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )
                 })
             })
@@ -161,10 +172,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 pub fn open_or_build(index: &Path, corpus: &Path) -> anyhow::Result<ClaimIndex> {
     if !ClaimIndex::exists(index) {
         if !corpus.exists() {
-            bail!("no index in {} and no corpus in {} to build it from", index.display(), corpus.display());
+            bail!(
+                "no index in {} and no corpus in {} to build it from",
+                index.display(),
+                corpus.display()
+            );
         }
-        eprintln!("claimdex: building {} from {} (first use)", index.display(), corpus.display());
-        let idx = ClaimIndex::create_in_dir(index).with_context(|| format!("creating {}", index.display()))?;
+        eprintln!(
+            "claimdex: building {} from {} (first use)",
+            index.display(),
+            corpus.display()
+        );
+        let idx = ClaimIndex::create_in_dir(index)
+            .with_context(|| format!("creating {}", index.display()))?;
         let records = ingest::read_paths(&[corpus.to_path_buf()], true)?;
         idx.ingest(records, IngestOptions { strict: true }, &mut |_| {})
             .with_context(|| format!("indexing {}", corpus.display()))?;
@@ -174,7 +194,8 @@ pub fn open_or_build(index: &Path, corpus: &Path) -> anyhow::Result<ClaimIndex> 
 }
 
 fn run_index(cli: &Cli, a: &IndexArgs) -> anyhow::Result<()> {
-    let idx = ClaimIndex::open_or_create(&cli.index).with_context(|| format!("opening {}", cli.index.display()))?;
+    let idx = ClaimIndex::open_or_create(&cli.index)
+        .with_context(|| format!("opening {}", cli.index.display()))?;
     idx.lock_for_writing()?;
     let start = std::time::Instant::now();
     let records = ingest::read_paths(&a.paths, !a.json)?;
@@ -210,9 +231,16 @@ fn run_search(cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
     let kind = a
         .kind
         .as_deref()
-        .map(|k| Kind::parse(k).with_context(|| format!("--kind {k:?}: expected claim or evidence")))
+        .map(|k| {
+            Kind::parse(k).with_context(|| format!("--kind {k:?}: expected claim or evidence"))
+        })
         .transpose()?;
-    let req = SearchRequest { query: a.query.clone(), filters: a.filters.to_filters(kind)?, limit: a.limit, offset: a.offset };
+    let req = SearchRequest {
+        query: a.query.clone(),
+        filters: a.filters.to_filters(kind)?,
+        limit: a.limit,
+        offset: a.offset,
+    };
     let idx = open_or_build(&cli.index, &cli.corpus)?;
     let res = idx.search(&req)?;
     let mut out = io::stdout().lock();
@@ -222,16 +250,38 @@ fn run_search(cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    writeln!(out, "{} results (showing {}–{})", res.total, (res.offset + 1).min(res.total), res.offset + res.hits.len())?;
+    writeln!(
+        out,
+        "{} results (showing {}–{})",
+        res.total,
+        (res.offset + 1).min(res.total),
+        res.offset + res.hits.len()
+    )?;
     for (i, h) in res.hits.iter().enumerate() {
-        let snippet = h.snippet.replace("<b>", "\x1b[1m").replace("</b>", "\x1b[0m");
+        let snippet = h
+            .snippet
+            .replace("<b>", "\x1b[1m")
+            .replace("</b>", "\x1b[0m");
         let snippet = unescape(&snippet);
         match &h.record {
             Record::Claim(c) => {
-                writeln!(out, "{:>3}. claim {}  [{}]  {}", res.offset + i + 1, c.id, verdict_label(c), who_when(c.speaker.as_deref(), c.date))?;
+                writeln!(
+                    out,
+                    "{:>3}. claim {}  [{}]  {}",
+                    res.offset + i + 1,
+                    c.id,
+                    verdict_label(c),
+                    who_when(c.speaker.as_deref(), c.date)
+                )?;
             }
             Record::Evidence(e) => {
-                writeln!(out, "{:>3}. evidence {}  {}", res.offset + i + 1, e.id, who_when(e.source.as_deref(), e.date))?;
+                writeln!(
+                    out,
+                    "{:>3}. evidence {}  {}",
+                    res.offset + i + 1,
+                    e.id,
+                    who_when(e.source.as_deref(), e.date)
+                )?;
             }
         }
         writeln!(out, "     {snippet}")?;
@@ -240,9 +290,20 @@ fn run_search(cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
 }
 
 fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
-    let date = a.date.as_deref().map(|d| d.parse::<PartialDate>().with_context(|| format!("--date {d:?}"))).transpose()?;
-    let filters = FilterArgs { verdict: a.verdict.clone(), publisher: a.publisher.clone(), ..Default::default() }
-        .to_filters(None)?;
+    let date = a
+        .date
+        .as_deref()
+        .map(|d| {
+            d.parse::<PartialDate>()
+                .with_context(|| format!("--date {d:?}"))
+        })
+        .transpose()?;
+    let filters = FilterArgs {
+        verdict: a.verdict.clone(),
+        publisher: a.publisher.clone(),
+        ..Default::default()
+    }
+    .to_filters(None)?;
     let make = |text: String| MatchRequest {
         text,
         speaker: a.speaker.clone(),
@@ -274,7 +335,9 @@ fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
 
 fn verdict_label(c: &crate::Claim) -> String {
     match &c.verdict {
-        Some(v) if v.label.eq_ignore_ascii_case(v.rating.as_str()) => v.rating.as_str().to_uppercase(),
+        Some(v) if v.label.eq_ignore_ascii_case(v.rating.as_str()) => {
+            v.rating.as_str().to_uppercase()
+        }
         Some(v) => format!("{} ({})", v.rating.as_str().to_uppercase(), v.label),
         None => "no verdict".into(),
     }
@@ -290,7 +353,11 @@ fn who_when(who: Option<&str>, when: Option<PartialDate>) -> String {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 fn short(s: &str, n: usize) -> String {
@@ -315,13 +382,25 @@ pub fn print_match(out: &mut impl Write, res: &MatchResult, json: bool) -> anyho
     } else {
         "no confident match"
     };
-    writeln!(out, "» {}  [{tier}, score {:.2}]", short(&res.text, 100), res.score)?;
+    writeln!(
+        out,
+        "» {}  [{tier}, score {:.2}]",
+        short(&res.text, 100),
+        res.score
+    )?;
     if res.hits.is_empty() {
         writeln!(out, "  no prior claims found")?;
     }
     for (i, h) in res.hits.iter().enumerate() {
         let c = &h.claim;
-        writeln!(out, "{:>3}. {:.2}  {}  “{}”", i + 1, h.score, verdict_label(c), short(&c.text, 160))?;
+        writeln!(
+            out,
+            "{:>3}. {:.2}  {}  “{}”",
+            i + 1,
+            h.score,
+            verdict_label(c),
+            short(&c.text, 160)
+        )?;
         let mut who = who_when(c.speaker.as_deref(), c.date);
         if let Some(r) = &c.speaker_role {
             who = format!("{who} — {r}");
@@ -331,17 +410,40 @@ pub fn print_match(out: &mut impl Write, res: &MatchResult, json: bool) -> anyho
             let publ = r.publisher.as_ref().map(|p| p.name.as_str()).unwrap_or("");
             let title = r.title.as_deref().unwrap_or("");
             let url = r.url.as_deref().unwrap_or("");
-            writeln!(out, "       review: {publ} {}{}", short(title, 90), if url.is_empty() { String::new() } else { format!(" <{url}>") })?;
+            writeln!(
+                out,
+                "       review: {publ} {}{}",
+                short(title, 90),
+                if url.is_empty() {
+                    String::new()
+                } else {
+                    format!(" <{url}>")
+                }
+            )?;
         }
         if !h.twins.is_empty() {
-            writeln!(out, "       same statement also checked as: {}", h.twins.join(", "))?;
+            writeln!(
+                out,
+                "       same statement also checked as: {}",
+                h.twins.join(", ")
+            )?;
         }
         for e in h.evidence.iter().take(5) {
             let src = who_when(e.evidence.source.as_deref(), e.evidence.date);
-            writeln!(out, "       {:<8} {}: “{}”", e.stance.as_str(), src, short(&e.evidence.text, 140))?;
+            writeln!(
+                out,
+                "       {:<8} {}: “{}”",
+                e.stance.as_str(),
+                src,
+                short(&e.evidence.text, 140)
+            )?;
         }
         if h.evidence.len() > 5 {
-            writeln!(out, "       … and {} more evidence excerpts", h.evidence.len() - 5)?;
+            writeln!(
+                out,
+                "       … and {} more evidence excerpts",
+                h.evidence.len() - 5
+            )?;
         }
     }
     Ok(())

@@ -83,7 +83,10 @@ impl ClaimIndex {
     /// Opens the index in `dir`.
     pub fn open_in_dir(dir: &Path) -> Result<Self> {
         if !Self::exists(dir) {
-            return Err(Error::NotFound(format!("no claimdex index in {}", dir.display())));
+            return Err(Error::NotFound(format!(
+                "no claimdex index in {}",
+                dir.display()
+            )));
         }
         let index = Index::open_in_dir(dir)?;
         Self::from_index(index, Some(dir.to_path_buf()))
@@ -101,14 +104,26 @@ impl ClaimIndex {
     /// True if `dir` holds an index.
     pub fn exists(dir: &Path) -> bool {
         dir.join("meta.json").is_file()
-            && MmapDirectory::open(dir).map(|d| Index::exists(&d).unwrap_or(false)).unwrap_or(false)
+            && MmapDirectory::open(dir)
+                .map(|d| Index::exists(&d).unwrap_or(false))
+                .unwrap_or(false)
     }
 
     fn from_index(index: Index, dir: Option<PathBuf>) -> Result<Self> {
         let fields = ClaimFields::from_schema(&index.schema())?;
         analysis::register(index.tokenizers());
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(ClaimIndex { index, reader, fields, writer: Mutex::new(None), dir, thresholds: Mutex::new(Default::default()) })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(ClaimIndex {
+            index,
+            reader,
+            fields,
+            writer: Mutex::new(None),
+            dir,
+            thresholds: Mutex::new(Default::default()),
+        })
     }
 
     /// The directory of an on-disk index.
@@ -155,14 +170,20 @@ impl ClaimIndex {
         self.index.writer(WRITER_MEMORY_BYTES).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(_, _) => Error::InvalidRequest(format!(
                 "another claimdex process is writing to the index{}; stop it first",
-                self.dir.as_ref().map(|d| format!(" in {}", d.display())).unwrap_or_default()
+                self.dir
+                    .as_ref()
+                    .map(|d| format!(" in {}", d.display()))
+                    .unwrap_or_default()
             )),
             e => Error::Tantivy(e),
         })
     }
 
     /// Runs `f` with the writer, then commits; rolls back if `f` fails. Returns once the commit is durable.
-    fn write<T>(&self, f: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> Result<T>) -> Result<T> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> Result<T>,
+    ) -> Result<T> {
         let mut guard = self.writer.lock().map_err(|_| poisoned())?;
         if guard.is_none() {
             *guard = Some(self.open_writer()?);
@@ -185,7 +206,12 @@ impl ClaimIndex {
     ///
     /// Bad records (`Err` items) are passed to `on_skip` and skipped, or, with `strict`, end the
     /// run with that error and leave the index as it was.
-    pub fn ingest<I>(&self, records: I, opts: IngestOptions, on_skip: &mut dyn FnMut(&Error)) -> Result<IngestReport>
+    pub fn ingest<I>(
+        &self,
+        records: I,
+        opts: IngestOptions,
+        on_skip: &mut dyn FnMut(&Error),
+    ) -> Result<IngestReport>
     where
         I: IntoIterator<Item = Result<Record>>,
     {
@@ -217,7 +243,11 @@ impl ClaimIndex {
 
     /// Writes records (replacing those with the same ids) and commits.
     pub fn upsert(&self, records: &[Record]) -> Result<IngestReport> {
-        self.ingest(records.iter().cloned().map(Ok), IngestOptions { strict: true }, &mut |_| {})
+        self.ingest(
+            records.iter().cloned().map(Ok),
+            IngestOptions { strict: true },
+            &mut |_| {},
+        )
     }
 
     fn add(&self, writer: &mut IndexWriter<TantivyDocument>, record: &Record) -> Result<()> {
@@ -268,13 +298,25 @@ impl ClaimIndex {
     }
 
     /// The evidence bearing on a claim, refuting first, then supporting, then context.
-    pub fn evidence_for(&self, searcher: &Searcher, claim_id: &str) -> Result<Vec<(Stance, Evidence)>> {
-        let q = TermQuery::new(Term::from_field_text(self.fields.claim_ref, claim_id), IndexRecordOption::Basic);
+    pub fn evidence_for(
+        &self,
+        searcher: &Searcher,
+        claim_id: &str,
+    ) -> Result<Vec<(Stance, Evidence)>> {
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.claim_ref, claim_id),
+            IndexRecordOption::Basic,
+        );
         let top = searcher.search(&q, &TopDocs::with_limit(MAX_EVIDENCE_PER_CLAIM))?;
         let mut out = Vec::with_capacity(top.len());
         for (_, addr) in top {
             if let Record::Evidence(e) = self.fields.from_document(&searcher.doc(addr)?)? {
-                let stance = e.claims.iter().find(|l| l.claim_id == claim_id).map(|l| l.stance).unwrap_or(Stance::Context);
+                let stance = e
+                    .claims
+                    .iter()
+                    .find(|l| l.claim_id == claim_id)
+                    .map(|l| l.stance)
+                    .unwrap_or(Stance::Context);
                 out.push((stance, e));
             }
         }
@@ -308,7 +350,10 @@ impl ClaimIndex {
         let evidence = count(&term_q(self.fields.kind_term(Kind::Evidence)))?;
         let mut by_verdict = BTreeMap::new();
         for r in Rating::ALL {
-            let n = count(&term_q(Term::from_field_text(self.fields.verdict, r.as_str())))?;
+            let n = count(&term_q(Term::from_field_text(
+                self.fields.verdict,
+                r.as_str(),
+            )))?;
             if n > 0 {
                 by_verdict.insert(r.as_str().to_string(), n);
             }
@@ -324,8 +369,15 @@ impl ClaimIndex {
         let mut by_publisher = BTreeMap::new();
         for p in publishers {
             let q = BooleanQuery::new(vec![
-                (Occur::Must, Box::new(term_q(Term::from_field_text(self.fields.publisher, &p))) as Box<dyn Query>),
-                (Occur::Must, Box::new(term_q(self.fields.kind_term(Kind::Claim)))),
+                (
+                    Occur::Must,
+                    Box::new(term_q(Term::from_field_text(self.fields.publisher, &p)))
+                        as Box<dyn Query>,
+                ),
+                (
+                    Occur::Must,
+                    Box::new(term_q(self.fields.kind_term(Kind::Claim))),
+                ),
             ]);
             let n = count(&q)?;
             if n > 0 {
@@ -336,7 +388,13 @@ impl ClaimIndex {
             Some(d) => dir_size(d),
             None => 0,
         };
-        Ok(Stats { claims, evidence, by_verdict, by_publisher, index_bytes })
+        Ok(Stats {
+            claims,
+            evidence,
+            by_verdict,
+            by_publisher,
+            index_bytes,
+        })
     }
 }
 
@@ -361,7 +419,9 @@ pub const MAX_TEXT_BYTES: usize = 100_000;
 
 /// Checks a record before it is written.
 pub fn validate(record: &Record) -> Result<()> {
-    let bad = |field: &str, msg: String| Error::InvalidRequest(format!("record {:?}: field `{field}`: {msg}", record.id()));
+    let bad = |field: &str, msg: String| {
+        Error::InvalidRequest(format!("record {:?}: field `{field}`: {msg}", record.id()))
+    };
     let id = record.id();
     if id.trim().is_empty() {
         return Err(bad("id", "must not be empty".into()));

@@ -11,8 +11,8 @@ pub mod analysis;
 pub mod cli;
 pub mod date;
 pub mod error;
-pub mod ingest;
 pub mod index;
+pub mod ingest;
 pub mod matcher;
 pub mod model;
 pub mod schema;
@@ -20,7 +20,9 @@ pub mod search;
 
 pub use date::PartialDate;
 pub use error::{Error, Result};
-pub use model::{Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict};
 pub use index::{ClaimIndex, IngestOptions, IngestReport, Stats};
 pub use matcher::{EvidenceHit, MatchHit, MatchRequest, MatchResult, Thresholds};
+pub use model::{
+    Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict,
+};
 pub use search::{Filters, SearchHit, SearchRequest, SearchResults};

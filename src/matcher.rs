@@ -54,7 +54,10 @@ pub struct MatchRequest {
 impl MatchRequest {
     /// A request for a statement with default options.
     pub fn new(text: impl Into<String>) -> Self {
-        MatchRequest { text: text.into(), ..Default::default() }
+        MatchRequest {
+            text: text.into(),
+            ..Default::default()
+        }
     }
 }
 
@@ -113,7 +116,10 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        Thresholds { flagged: 0.75, suggested: 0.5 }
+        Thresholds {
+            flagged: 0.6,
+            suggested: 0.4,
+        }
     }
 }
 
@@ -185,19 +191,30 @@ impl ClaimIndex {
 
     /// BM25 candidates over statement + review title, with the lexical score normalized to [0, 1)
     /// by the most the query's terms could score; sorted by score, then id, so ranking is deterministic.
-    pub(crate) fn lexical_candidates(&self, searcher: &Searcher, req: &MatchRequest, n: usize) -> Result<Vec<Candidate>> {
+    pub(crate) fn lexical_candidates(
+        &self,
+        searcher: &Searcher,
+        req: &MatchRequest,
+        n: usize,
+    ) -> Result<Vec<Candidate>> {
         let f = self.fields();
-        let lang = req.language.as_deref().and_then(Lang::of_tag).or(if req.language.is_none() {
-            Some(Lang::default_lang())
-        } else {
-            None
-        });
+        let lang = req
+            .language
+            .as_deref()
+            .and_then(Lang::of_tag)
+            .or(if req.language.is_none() {
+                Some(Lang::default_lang())
+            } else {
+                None
+            });
         let field = f.body(lang);
         let mut analyzer = match lang {
             Some(l) => l.analyzer(),
             None => analysis::plain_analyzer(),
         };
-        let terms: BTreeSet<String> = analysis::tokens(&mut analyzer, &req.text).into_iter().collect();
+        let terms: BTreeSet<String> = analysis::tokens(&mut analyzer, &req.text)
+            .into_iter()
+            .collect();
         if terms.is_empty() {
             return Ok(Vec::new());
         }
@@ -208,19 +225,31 @@ impl ClaimIndex {
             let term = Term::from_field_text(field, t);
             let df = searcher.doc_freq(&term)? as f32;
             max_score += (1.0 + (num_docs - df + 0.5) / (df + 0.5)).ln() * (1.0 + BM25_K1);
-            should.push((Occur::Should, Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))));
+            should.push((
+                Occur::Should,
+                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+            ));
         }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
             (Occur::Must, Box::new(BooleanQuery::new(should))),
             (
                 Occur::Must,
-                Box::new(TermQuery::new(f.kind_term(Kind::Claim), IndexRecordOption::Basic)),
+                Box::new(TermQuery::new(
+                    f.kind_term(Kind::Claim),
+                    IndexRecordOption::Basic,
+                )),
             ),
         ];
-        let filters = Filters { kind: None, ..req.filters.clone() };
+        let filters = Filters {
+            kind: None,
+            ..req.filters.clone()
+        };
         clauses.extend(filters.clauses(f)?);
         if let Some(d) = req.date {
-            let later = RangeQuery::new(Bound::Excluded(Term::from_field_i64(f.date, d.last_day())), Bound::Unbounded);
+            let later = RangeQuery::new(
+                Bound::Excluded(Term::from_field_i64(f.date, d.last_day())),
+                Bound::Unbounded,
+            );
             clauses.push((Occur::MustNot, Box::new(later)));
         }
         let query = BooleanQuery::new(clauses);
@@ -228,10 +257,17 @@ impl ClaimIndex {
         let mut out = Vec::with_capacity(top.len());
         for (score, addr) in top {
             if let Record::Claim(claim) = self.fields().from_document(&searcher.doc(addr)?)? {
-                out.push(Candidate { claim, lexical: (score / max_score.max(1e-6)).clamp(0.0, 1.0) });
+                out.push(Candidate {
+                    claim,
+                    lexical: (score / max_score.max(1e-6)).clamp(0.0, 1.0),
+                });
             }
         }
-        out.sort_by(|a, b| b.lexical.total_cmp(&a.lexical).then_with(|| a.claim.id.cmp(&b.claim.id)));
+        out.sort_by(|a, b| {
+            b.lexical
+                .total_cmp(&a.lexical)
+                .then_with(|| a.claim.id.cmp(&b.claim.id))
+        });
         Ok(out)
     }
 }

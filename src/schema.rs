@@ -88,7 +88,9 @@ impl ClaimFields {
         let record = b.add_text_field(FIELD_RECORD, STORED);
         let mut bodies = Vec::new();
         for lang in LANGS.iter().copied().map(Some).chain([None]) {
-            let analyzer = lang.map(|l| l.analyzer_name()).unwrap_or_else(|| PLAIN.to_string());
+            let analyzer = lang
+                .map(|l| l.analyzer_name())
+                .unwrap_or_else(|| PLAIN.to_string());
             let opts = TextOptions::default()
                 .set_indexing_options(
                     TextFieldIndexing::default()
@@ -161,13 +163,18 @@ impl ClaimFields {
         let mut doc = TantivyDocument::new();
         doc.add_text(self.id, record.id());
         doc.add_text(self.kind, record.kind().as_str());
-        let json = serde_json::to_string(record)
-            .map_err(|e| Error::InvalidRequest(format!("record {} cannot be serialized: {e}", record.id())))?;
+        let json = serde_json::to_string(record).map_err(|e| {
+            Error::InvalidRequest(format!("record {} cannot be serialized: {e}", record.id()))
+        })?;
         doc.add_text(self.record, json);
         match record {
             Record::Claim(c) => {
                 let body = self.body(Lang::of_tag(&c.language));
-                let title = c.review.as_ref().and_then(|r| r.title.as_deref()).unwrap_or("");
+                let title = c
+                    .review
+                    .as_ref()
+                    .and_then(|r| r.title.as_deref())
+                    .unwrap_or("");
                 doc.add_text(body, format!("{}\n{}", c.text, title).trim());
                 if let Some(s) = &c.speaker {
                     doc.add_text(self.speaker, s);
@@ -213,20 +220,29 @@ impl ClaimFields {
 
     /// The stored id of a document.
     pub fn id_of(&self, doc: &TantivyDocument) -> Option<String> {
-        doc.get_first(self.id).and_then(|v| v.as_str()).map(str::to_string)
+        doc.get_first(self.id)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
     }
 }
 
 /// Speaker and publisher names for exact filters: lowercased, whitespace collapsed.
 pub fn normalize_name(name: &str) -> String {
-    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
 }
 
 /// The grouping key of identical statements: a hash of their lowercase letters and digits, so
 /// that texts differing only in case, quote marks or spacing share it.
 pub fn dup_key(text: &str) -> String {
     let mut hash = Fnv::default();
-    for c in text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase) {
+    for c in text
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+    {
         let mut buf = [0u8; 4];
         hash.write(c.encode_utf8(&mut buf).as_bytes());
     }

@@ -25,7 +25,12 @@ pub struct Lines<R> {
 impl<R: BufRead> Lines<R> {
     /// Lines of `reader`, which was opened from `path`.
     pub fn new(reader: R, path: &Path) -> Self {
-        Lines { reader, path: path.to_path_buf(), line: 0, done: false }
+        Lines {
+            reader,
+            path: path.to_path_buf(),
+            line: 0,
+            done: false,
+        }
     }
 }
 
@@ -39,11 +44,17 @@ impl<R: BufRead> Iterator for Lines<R> {
         }
         let mut buf = Vec::new();
         self.line += 1;
-        let read = std::io::Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf);
+        let read = std::io::Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1)
+            .read_until(b'\n', &mut buf);
         match read {
             Err(e) => {
                 self.done = true;
-                Some(Err(Error::ingest(&self.path, self.line, "-", format!("cannot read: {e}"))))
+                Some(Err(Error::ingest(
+                    &self.path,
+                    self.line,
+                    "-",
+                    format!("cannot read: {e}"),
+                )))
             }
             Ok(0) => {
                 self.done = true;
@@ -55,7 +66,9 @@ impl<R: BufRead> Iterator for Lines<R> {
                     let mut sink = Vec::new();
                     loop {
                         sink.clear();
-                        match std::io::Read::take(&mut self.reader, 1 << 20).read_until(b'\n', &mut sink) {
+                        match std::io::Read::take(&mut self.reader, 1 << 20)
+                            .read_until(b'\n', &mut sink)
+                        {
                             Ok(0) => break,
                             Ok(_) if sink.ends_with(b"\n") => break,
                             Ok(_) => continue,
@@ -89,7 +102,8 @@ impl<R: BufRead> Iterator for Lines<R> {
 /// Parses one native line into a record, naming the faulty field on error.
 pub fn parse_line(text: &str, path: &Path, line: u64) -> Result<Record> {
     let err = |field: &str, msg: String| Error::ingest(path, line, field, msg);
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| err("-", format!("not JSON: {e}")))?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| err("-", format!("not JSON: {e}")))?;
     let serde_json::Value::Object(mut map) = value else {
         return Err(err("-", "a record must be a JSON object".into()));
     };
@@ -101,14 +115,32 @@ pub fn parse_line(text: &str, path: &Path, line: u64) -> Result<Record> {
         Some(Kind::Evidence) => serde_path_to_error::deserialize(value).map(Record::Evidence),
         None => return Err(err("kind", "must be \"claim\" or \"evidence\"".into())),
     }
-    .map_err(|e| err(&e.path().to_string(), e.inner().to_string()))?;
+    .map_err(|e| {
+        let msg = e.inner().to_string();
+        let mut field = e.path().to_string();
+        if let Some(missing) = msg
+            .strip_prefix("missing field `")
+            .and_then(|r| r.split('`').next())
+        {
+            field = if field == "." {
+                missing.to_string()
+            } else {
+                format!("{field}.{missing}")
+            };
+        }
+        err(&field, msg)
+    })?;
     crate::index::validate(&record).map_err(|e| err(&field_of(&e), e.to_string()))?;
     Ok(record)
 }
 
 fn field_of(e: &Error) -> String {
     let s = e.to_string();
-    s.split("field `").nth(1).and_then(|r| r.split('`').next()).unwrap_or("-").to_string()
+    s.split("field `")
+        .nth(1)
+        .and_then(|r| r.split('`').next())
+        .unwrap_or("-")
+        .to_string()
 }
 
 /// Reads native records from a reader: blank lines are skipped.
@@ -126,7 +158,10 @@ mod tests {
     use super::*;
 
     fn errors(input: &[u8]) -> Vec<String> {
-        read(input, Path::new("x.jsonl")).filter_map(|r| r.err()).map(|e| e.to_string()).collect()
+        read(input, Path::new("x.jsonl"))
+            .filter_map(|r| r.err())
+            .map(|e| e.to_string())
+            .collect()
     }
 
     #[test]
@@ -135,7 +170,9 @@ mod tests {
 
 {"kind":"evidence","id":"e1","text":"It is blue.","claims":[{"claim_id":"c1","stance":"refutes"}]}
 "#;
-        let recs: Vec<Record> = read(&input[..], Path::new("x.jsonl")).collect::<Result<_>>().unwrap();
+        let recs: Vec<Record> = read(&input[..], Path::new("x.jsonl"))
+            .collect::<Result<_>>()
+            .unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].id(), "c1");
         match &recs[0] {
@@ -169,6 +206,10 @@ mod tests {
         let deep = "[".repeat(100_000);
         assert_eq!(errors(deep.as_bytes()).len(), 1);
         assert_eq!(errors(b"null\n42\n\"s\"\n{}\n").len(), 4);
-        assert_eq!(errors(b"{\"kind\":\"claim\",\"id\":\"c1\",\"text\":\"a\",\"text\":\"b\"}\n").len(), 0, "duplicate keys: the last wins");
+        assert_eq!(
+            errors(b"{\"kind\":\"claim\",\"id\":\"c1\",\"text\":\"a\",\"text\":\"b\"}\n").len(),
+            0,
+            "duplicate keys: the last wins"
+        );
     }
 }

@@ -1,0 +1,10 @@
+//! The integration tests, compiled as one binary.
+
+// Shared helpers: temp dirs, a corpus-built index, running the binary.
+mod util;
+
+// The library end to end: ingest, upsert, search, match on the shipped corpus and fixtures.
+mod core;
+
+// The `claimdex` binary: exit codes, messages and outputs.
+mod cli;

@@ -1,0 +1,48 @@
+//! Test helpers.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use claimdex::{ingest, ClaimIndex, IngestOptions};
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file under tests/fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+/// An in-memory index holding the shipped corpus.
+pub fn corpus_index() -> ClaimIndex {
+    let idx = ClaimIndex::create_in_ram().expect("ram index");
+    let records = ingest::read_paths(&[root().join("corpus")], false).expect("corpus readable");
+    idx.ingest(records, IngestOptions { strict: true }, &mut |e| {
+        panic!("corpus record rejected: {e}")
+    })
+    .expect("corpus ingests");
+    idx
+}
+
+/// Runs the binary with arguments; stdin is empty.
+pub fn claimdex(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_claimdex"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("CLAIMDEX_INDEX")
+        .env_remove("CLAIMDEX_CORPUS")
+        .output()
+        .expect("the binary runs")
+}
+
+/// stdout as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// stderr as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
