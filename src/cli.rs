@@ -36,6 +36,31 @@ pub enum Command {
     Search(SearchArgs),
     /// Find the prior claims a statement repeats.
     Match(MatchArgs),
+    /// Measure ranking quality on queries with relevance judgements (CheckThat! format).
+    Eval(EvalArgs),
+}
+
+/// `claimdex eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Claims to index into a temporary in-memory index; without it, the `--index` is used.
+    #[arg(long)]
+    pub claims: Vec<PathBuf>,
+    /// Queries: `id <TAB> text` (CheckThat! 2020 tweets or 2021 debate sentences).
+    #[arg(long)]
+    pub queries: PathBuf,
+    /// Relevance judgements, TREC qrels; several files are merged.
+    #[arg(long, required = true)]
+    pub qrels: Vec<PathBuf>,
+    /// Debate transcripts (`line <TAB> speaker <TAB> sentence`) giving each query its speaker, date and previous sentence.
+    #[arg(long)]
+    pub transcripts: Option<PathBuf>,
+    /// Write a TREC run file.
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `claimdex index`.
@@ -165,6 +190,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Index(a) => run_index(&cli, a),
         Command::Search(a) => run_search(&cli, a),
         Command::Match(a) => run_match(&cli, a),
+        Command::Eval(a) => run_eval(&cli, a),
     }
 }
 
@@ -329,6 +355,63 @@ fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
     } else {
         let res = idx.match_claims(&make(a.text.clone()))?;
         print_match(&mut out, &res, a.json)?;
+    }
+    Ok(())
+}
+
+fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
+    use crate::eval;
+    let start = std::time::Instant::now();
+    let idx = if a.claims.is_empty() {
+        ClaimIndex::open_in_dir(&cli.index).with_context(|| format!("opening {}", cli.index.display()))?
+    } else {
+        let idx = ClaimIndex::create_in_ram()?;
+        let records = ingest::read_paths(&a.claims, !a.json)?;
+        idx.ingest(records, IngestOptions::default(), &mut |e| eprintln!("claimdex: skipped: {e}"))?;
+        idx
+    };
+    let index_secs = start.elapsed().as_secs_f64();
+    let queries = eval::read_queries(&a.queries)?;
+    let mut qrels = eval::Qrels::new();
+    for q in &a.qrels {
+        for (k, v) in eval::read_qrels(q)? {
+            qrels.entry(k).or_default().extend(v);
+        }
+    }
+    let transcripts = match &a.transcripts {
+        Some(d) => eval::read_transcripts(d)?,
+        None => Default::default(),
+    };
+    let mut run_file = match &a.run {
+        Some(p) => Some(io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        None => None,
+    };
+    let report = eval::evaluate(&idx, &queries, &qrels, &transcripts, run_file.as_mut().map(|w| w as &mut dyn Write))?;
+    if let Some(mut w) = run_file {
+        w.flush()?;
+    }
+    let mut out = io::stdout().lock();
+    if a.json {
+        writeln!(out, "{}", serde_json::json!({"report": report, "index_seconds": index_secs}))?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} queries ({} judged queries without text), {} records indexed in {:.1}s, matched in {:.1}s ({:.0} queries/s)",
+        report.as_is.queries,
+        report.missing_queries,
+        idx.num_records(),
+        index_secs,
+        report.seconds,
+        report.as_is.queries as f64 / report.seconds.max(1e-9)
+    )?;
+    writeln!(out, "{:<14}{:>7}{:>7}{:>7}{:>8}{:>7}{:>7}", "", "MAP@1", "MAP@3", "MAP@5", "MRR@10", "R@10", "R@100")?;
+    for (name, m) in [("as is", &report.as_is), ("twins merged", &report.twins_merged)] {
+        writeln!(
+            out,
+            "{:<14}{:>7.3}{:>7.3}{:>7.3}{:>8.3}{:>7.3}{:>7.3}",
+            name, m.map1, m.map3, m.map5, m.mrr10, m.recall10, m.recall100
+        )?;
     }
     Ok(())
 }

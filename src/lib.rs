@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod cli;
 pub mod date;
 pub mod error;
+pub mod eval;
 pub mod index;
 pub mod ingest;
 pub mod matcher;

@@ -1,0 +1,313 @@
+//! `claimdex eval`: ranking quality (MAP@k, MRR, recall) on CheckThat!-style queries and qrels, through the same match path as the CLI and HTTP.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::index::ClaimIndex;
+use crate::matcher::{MatchRequest, MatchResult};
+use crate::{Error, PartialDate, Result};
+
+/// A query to evaluate.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// Its id (as in the qrels).
+    pub id: String,
+    /// The statement.
+    pub text: String,
+}
+
+/// Relevant claim ids per query id.
+pub type Qrels = HashMap<String, HashSet<String>>;
+
+/// Reads a queries file: `id <TAB> text`. A header line is skipped. Files whose header names
+/// `tweet_content` (CheckThat! 2020) are CSV-quoted; others are split at the first tab.
+pub fn read_queries(path: &Path) -> Result<Vec<Query>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let first = text.lines().next().unwrap_or("");
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    if first.contains("tweet_content") {
+        let mut rdr = csv::ReaderBuilder::new().delimiter(b'\t').has_headers(true).flexible(true).from_reader(text.as_bytes());
+        for row in rdr.records() {
+            let row = row.map_err(|e| {
+                Error::ingest(path, e.position().map(|p| p.line()).unwrap_or(0), "-", e.to_string())
+            })?;
+            let (Some(id), Some(t)) = (row.get(0), row.get(1)) else { continue };
+            if seen.insert(id.trim().to_string()) {
+                out.push(Query { id: id.trim().to_string(), text: t.to_string() });
+            }
+        }
+    } else {
+        for (n, line) in text.lines().enumerate() {
+            let Some((id, t)) = line.split_once('\t') else {
+                if line.trim().is_empty() {
+                    continue;
+                }
+                return Err(Error::ingest(path, n as u64 + 1, "-", "expected `id<TAB>text`"));
+            };
+            let id = id.trim();
+            if id.is_empty() || id == "query_id" || id == "tweet_id" {
+                continue;
+            }
+            if seen.insert(id.to_string()) {
+                out.push(Query { id: id.to_string(), text: t.to_string() });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads TREC qrels: `query_id 0 claim_id relevance`, tab- or space-separated; relevance > 0 counts.
+pub fn read_qrels(path: &Path) -> Result<Qrels> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut out: Qrels = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        if cols.is_empty() {
+            continue;
+        }
+        if cols.len() < 4 {
+            return Err(Error::ingest(path, n as u64 + 1, "-", "expected `query_id 0 claim_id relevance`"));
+        }
+        let rel: i32 = cols[3]
+            .parse()
+            .map_err(|_| Error::ingest(path, n as u64 + 1, "relevance", format!("{:?} is not a number", cols[3])))?;
+        if rel > 0 {
+            out.entry(cols[0].to_string()).or_default().insert(cols[2].to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// A debate transcript line: who spoke and what was said.
+#[derive(Debug, Clone)]
+pub struct Line {
+    /// Line number as written.
+    pub number: String,
+    /// Speaker as written.
+    pub speaker: String,
+    /// The sentence.
+    pub text: String,
+}
+
+/// A transcript: `line <TAB> speaker <TAB> sentence` per line; its date comes from a `YYYYMMDD_` name prefix.
+#[derive(Debug, Clone)]
+pub struct Transcript {
+    /// File stem ("20170822_Trump_phoenix").
+    pub name: String,
+    /// The debate's date, from the name.
+    pub date: Option<PartialDate>,
+    /// The lines in order.
+    pub lines: Vec<Line>,
+}
+
+/// Reads one transcript file.
+pub fn read_transcript(path: &Path) -> Result<Transcript> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
+    let date = transcript_date(&name);
+    let mut lines = Vec::new();
+    for (n, l) in text.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        let mut cols = l.splitn(3, '\t');
+        let (Some(num), Some(speaker), Some(sentence)) = (cols.next(), cols.next(), cols.next()) else {
+            return Err(Error::ingest(path, n as u64 + 1, "-", "expected `line<TAB>speaker<TAB>sentence`"));
+        };
+        lines.push(Line { number: num.trim().to_string(), speaker: speaker.trim().to_string(), text: sentence.trim().to_string() });
+    }
+    Ok(Transcript { name, date, lines })
+}
+
+/// "20170822_Trump_phoenix" → 2017-08-22.
+pub fn transcript_date(name: &str) -> Option<PartialDate> {
+    let d = name.get(0..8)?;
+    if !d.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    PartialDate::ymd(d[0..4].parse().ok()?, d[4..6].parse().ok()?, d[6..8].parse().ok()?).ok()
+}
+
+/// Reads every `.tsv` transcript in a directory, by name.
+pub fn read_transcripts(dir: &Path) -> Result<BTreeMap<String, Transcript>> {
+    let mut out = BTreeMap::new();
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for e in entries {
+        let p = e.map_err(|e| Error::io(dir, e))?.path();
+        if p.extension().is_some_and(|x| x == "tsv") {
+            let t = read_transcript(&p)?;
+            out.insert(t.name.clone(), t);
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the match request for a query, with the transcript's speaker, date and previous
+/// sentence when the query id names a transcript line (`<transcript>_<line>`).
+pub fn request_for(q: &Query, transcripts: &BTreeMap<String, Transcript>, limit: usize) -> MatchRequest {
+    let mut req = MatchRequest::new(q.text.clone());
+    req.limit = Some(limit);
+    req.no_evidence = true;
+    if let Some((name, line)) = q.id.rsplit_once('_') {
+        // 25 ids misspell their transcript's name: fall back to the date prefix.
+        let t = transcripts.get(name).or_else(|| {
+            let prefix = name.get(0..8)?;
+            let mut same_day = transcripts.values().filter(|t| t.name.starts_with(prefix));
+            let first = same_day.next()?;
+            same_day.next().is_none().then_some(first)
+        });
+        if let Some(t) = t {
+            req.date = t.date;
+            if let Some(i) = t.lines.iter().position(|l| l.number.trim_start_matches('0') == line.trim_start_matches('0')) {
+                req.speaker = Some(t.lines[i].speaker.clone()).filter(|s| !s.is_empty());
+                req.context = i.checked_sub(1).map(|p| t.lines[p].text.clone());
+            }
+        }
+    }
+    req
+}
+
+/// Ranking metrics over a set of queries.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Metrics {
+    /// Queries evaluated.
+    pub queries: usize,
+    /// MAP@1.
+    pub map1: f64,
+    /// MAP@3.
+    pub map3: f64,
+    /// MAP@5, the CheckThat! metric.
+    pub map5: f64,
+    /// MRR@10.
+    pub mrr10: f64,
+    /// Recall@10.
+    pub recall10: f64,
+    /// Recall@100.
+    pub recall100: f64,
+}
+
+/// Average precision of a ranking in its top k, divided by min(relevant, k).
+pub fn average_precision(ranked: &[bool], relevant: usize, k: usize) -> f64 {
+    if relevant == 0 {
+        return 0.0;
+    }
+    let mut hits = 0usize;
+    let mut sum = 0.0;
+    for (i, rel) in ranked.iter().take(k).enumerate() {
+        if *rel {
+            hits += 1;
+            sum += hits as f64 / (i + 1) as f64;
+        }
+    }
+    sum / relevant.min(k) as f64
+}
+
+/// Computes metrics from per-query relevance flags of the ranked groups.
+pub fn metrics(per_query: &[(Vec<bool>, usize)]) -> Metrics {
+    let n = per_query.len().max(1) as f64;
+    let mut m = Metrics { queries: per_query.len(), ..Default::default() };
+    for (ranked, relevant) in per_query {
+        m.map1 += average_precision(ranked, *relevant, 1);
+        m.map3 += average_precision(ranked, *relevant, 3);
+        m.map5 += average_precision(ranked, *relevant, 5);
+        if let Some(p) = ranked.iter().take(10).position(|r| *r) {
+            m.mrr10 += 1.0 / (p + 1) as f64;
+        }
+        let found = |k: usize| ranked.iter().take(k).filter(|r| **r).count() as f64 / (*relevant).max(1) as f64;
+        m.recall10 += found(10);
+        m.recall100 += found(100);
+    }
+    for v in [&mut m.map1, &mut m.map3, &mut m.map5, &mut m.mrr10, &mut m.recall10, &mut m.recall100] {
+        *v /= n;
+    }
+    m
+}
+
+/// The result of an evaluation run.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Metrics counting only the listed id as relevant.
+    pub as_is: Metrics,
+    /// Metrics where a hit on an identical-text twin of a relevant claim counts.
+    pub twins_merged: Metrics,
+    /// Queries in the qrels that had no text in the queries file.
+    pub missing_queries: usize,
+    /// Seconds spent matching.
+    pub seconds: f64,
+}
+
+/// Runs every query that has qrels through `match_batch` and scores the rankings.
+/// `run` receives TREC run lines (`qid Q0 claim rank score claimdex`).
+pub fn evaluate(
+    index: &ClaimIndex,
+    queries: &[Query],
+    qrels: &Qrels,
+    transcripts: &BTreeMap<String, Transcript>,
+    run: Option<&mut dyn Write>,
+) -> Result<EvalReport> {
+    let judged: Vec<&Query> = queries.iter().filter(|q| qrels.contains_key(&q.id)).collect();
+    let found: HashSet<&str> = judged.iter().map(|q| q.id.as_str()).collect();
+    let missing_queries = qrels.keys().filter(|k| !found.contains(k.as_str())).count();
+    let reqs: Vec<MatchRequest> = judged.iter().map(|q| request_for(q, transcripts, 100)).collect();
+    let start = std::time::Instant::now();
+    let results = index.match_batch(&reqs);
+    let seconds = start.elapsed().as_secs_f64();
+    let mut as_is = Vec::new();
+    let mut merged = Vec::new();
+    let mut run = run;
+    for (q, res) in judged.iter().zip(results) {
+        let res: MatchResult = res?;
+        let gold = &qrels[&q.id];
+        as_is.push((res.hits.iter().map(|h| gold.contains(&h.claim.id)).collect(), gold.len()));
+        merged.push((
+            res.hits.iter().map(|h| gold.contains(&h.claim.id) || h.twins.iter().any(|t| gold.contains(t))).collect(),
+            gold.len(),
+        ));
+        if let Some(w) = run.as_deref_mut() {
+            for (i, h) in res.hits.iter().enumerate() {
+                writeln!(w, "{}\tQ0\t{}\t{}\t{:.6}\tclaimdex", q.id, h.claim.id, i + 1, h.score)
+                    .map_err(|e| Error::io(PathBuf::from("run file"), e))?;
+            }
+        }
+    }
+    Ok(EvalReport { as_is: metrics(&as_is), twins_merged: metrics(&merged), missing_queries, seconds })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn average_precision_by_hand() {
+        // Relevant at ranks 1 and 3 of two relevant: (1/1 + 2/3) / 2.
+        let ap = average_precision(&[true, false, true, false, false], 2, 5);
+        assert!((ap - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        // One relevant at rank 2: 1/2. MAP@1 of it: 0.
+        assert_eq!(average_precision(&[false, true], 1, 5), 0.5);
+        assert_eq!(average_precision(&[false, true], 1, 1), 0.0);
+        // Relevant beyond k do not count; divisor is min(relevant, k).
+        assert_eq!(average_precision(&[false, false, false, false, false, true], 1, 5), 0.0);
+        let ap = average_precision(&[true, true, true, true, true], 7, 5);
+        assert_eq!(ap, 1.0);
+    }
+
+    #[test]
+    fn metrics_by_hand() {
+        let m = metrics(&[(vec![true], 1), (vec![false, false, true], 1), (vec![false; 20], 1)]);
+        assert_eq!(m.queries, 3);
+        assert!((m.map1 - 1.0 / 3.0).abs() < 1e-12);
+        assert!((m.map5 - (1.0 + 1.0 / 3.0) / 3.0).abs() < 1e-12);
+        assert!((m.mrr10 - (1.0 + 1.0 / 3.0) / 3.0).abs() < 1e-12);
+        assert!((m.recall10 - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn transcript_names_give_dates() {
+        assert_eq!(transcript_date("20170822_Trump_phoenix").unwrap().to_string(), "2017-08-22");
+        assert!(transcript_date("notes").is_none());
+    }
+}
