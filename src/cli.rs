@@ -58,6 +58,9 @@ pub struct EvalArgs {
     /// Write a TREC run file.
     #[arg(long)]
     pub run: Option<PathBuf>,
+    /// Override a match setting, e.g. `--set evidence_weight=0.5` (see `MatchConfig`).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub settings: Vec<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -371,6 +374,11 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
         idx
     };
     let index_secs = start.elapsed().as_secs_f64();
+    let mut config = idx.match_config();
+    for s in &a.settings {
+        config.set(s).with_context(|| format!("--set {s}"))?;
+    }
+    idx.set_match_config(config);
     let queries = eval::read_queries(&a.queries)?;
     let mut qrels = eval::Qrels::new();
     for q in &a.qrels {

@@ -30,6 +30,7 @@ pub struct ClaimIndex {
     writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
     dir: Option<PathBuf>,
     thresholds: Mutex<crate::matcher::Thresholds>,
+    match_config: Mutex<crate::matcher::MatchConfig>,
 }
 
 /// How an ingest run treats bad records.
@@ -114,7 +115,7 @@ impl ClaimIndex {
         analysis::register(index.tokenizers());
         let reader = index
             .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
             .try_into()?;
         Ok(ClaimIndex {
             index,
@@ -123,6 +124,7 @@ impl ClaimIndex {
             writer: Mutex::new(None),
             dir,
             thresholds: Mutex::new(Default::default()),
+            match_config: Mutex::new(Default::default()),
         })
     }
 
@@ -338,6 +340,18 @@ impl ClaimIndex {
     pub fn set_thresholds(&self, t: crate::matcher::Thresholds) {
         if let Ok(mut g) = self.thresholds.lock() {
             *g = t;
+        }
+    }
+
+    /// How `match` scores candidates.
+    pub fn match_config(&self) -> crate::matcher::MatchConfig {
+        self.match_config.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Changes how `match` scores candidates.
+    pub fn set_match_config(&self, c: crate::matcher::MatchConfig) {
+        if let Ok(mut g) = self.match_config.lock() {
+            *g = c;
         }
     }
 

@@ -22,7 +22,7 @@ pub mod search;
 pub use date::PartialDate;
 pub use error::{Error, Result};
 pub use index::{ClaimIndex, IngestOptions, IngestReport, Stats};
-pub use matcher::{EvidenceHit, MatchHit, MatchRequest, MatchResult, Thresholds};
+pub use matcher::{EvidenceHit, MatchConfig, MatchHit, MatchRequest, MatchResult, Thresholds};
 pub use model::{
     Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict,
 };

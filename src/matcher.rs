@@ -5,16 +5,16 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::columnar::StrColumn;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{Searcher, Term};
+use tantivy::{DocAddress, Searcher, Term};
 
 use crate::analysis::{self, Lang};
 use crate::index::ClaimIndex;
 use crate::model::{Claim, Evidence, Kind, Record, Stance};
-use crate::schema::dup_key;
 use crate::search::{check_paging, check_text, Filters};
-use crate::{PartialDate, Result};
+use crate::{Error, PartialDate, Result};
 
 /// BM25's k1 as tantivy uses it.
 const BM25_K1: f32 = 1.2;
@@ -123,11 +123,123 @@ impl Default for Thresholds {
     }
 }
 
-/// A scored candidate before records are loaded.
+/// How `match` scores candidates; the defaults are the best configuration measured on the
+/// CheckThat! train splits (see BENCHMARKS.md). Every knob can be set from `claimdex eval --set`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MatchConfig {
+    /// Lexical candidates taken from BM25.
+    pub candidates: usize,
+    /// Strip links (http…, pic.twitter.com/…) from statements before matching.
+    pub strip_links: bool,
+    /// Weight of the previous sentence's terms (0 = ignore the context).
+    pub context_weight: f32,
+    /// Weight of the statement's speaker matching the claim's speaker.
+    pub speaker_weight: f32,
+    /// Weight of the best matching evidence passage (fact-check article text) of a claim.
+    pub evidence_weight: f32,
+    /// Evidence passages searched per statement.
+    pub evidence_candidates: usize,
+}
+
+impl Default for MatchConfig {
+    fn default() -> Self {
+        MatchConfig {
+            candidates: CANDIDATES,
+            strip_links: true,
+            context_weight: 0.4,
+            speaker_weight: 1.0,
+            evidence_weight: 1.0,
+            evidence_candidates: 300,
+        }
+    }
+}
+
+impl MatchConfig {
+    /// Sets one knob from `name=value` text.
+    pub fn set(&mut self, assignment: &str) -> Result<()> {
+        let (name, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| Error::InvalidRequest(format!("expected name=value, not {assignment:?}")))?;
+        let mut v = serde_json::to_value(&*self).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let slot = v
+            .get_mut(name.trim())
+            .ok_or_else(|| Error::InvalidRequest(format!("unknown match setting {name:?}")))?;
+        *slot = serde_json::from_str(value.trim()).map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
+        *self = serde_json::from_value(v).map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
+        Ok(())
+    }
+}
+
+/// A scored candidate before its record is loaded.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
-    pub claim: Claim,
+    pub addr: DocAddress,
+    pub id: String,
+    pub dup: String,
     pub lexical: f32,
+    pub evidence: f32,
+    pub semantic: Option<f32>,
+    pub score: f32,
+}
+
+/// Reads string fast fields of documents, one column per segment, opened once per statement.
+struct FastStr<'a> {
+    searcher: &'a Searcher,
+    field: &'static str,
+    columns: HashMap<u32, Option<StrColumn>>,
+}
+
+impl<'a> FastStr<'a> {
+    fn new(searcher: &'a Searcher, field: &'static str) -> Self {
+        FastStr { searcher, field, columns: HashMap::new() }
+    }
+
+    fn all(&mut self, addr: DocAddress) -> Result<Vec<String>> {
+        if !self.columns.contains_key(&addr.segment_ord) {
+            let col = self.searcher.segment_reader(addr.segment_ord).fast_fields().str(self.field)?;
+            self.columns.insert(addr.segment_ord, col);
+        }
+        let mut out = Vec::new();
+        if let Some(col) = self.columns.get(&addr.segment_ord).and_then(Option::as_ref) {
+            for ord in col.term_ords(addr.doc_id) {
+                let mut s = String::new();
+                col.ord_to_str(ord, &mut s).map_err(|e| Error::Tantivy(e.into()))?;
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    fn first(&mut self, addr: DocAddress) -> Result<String> {
+        Ok(self.all(addr)?.into_iter().next().unwrap_or_default())
+    }
+}
+
+/// Removes links from a statement (tweets end in t.co and pic.twitter.com links).
+pub fn strip_links(text: &str) -> String {
+    text.split_whitespace()
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            match ["http://", "https://", "pic.twitter.com/", "www."].iter().filter_map(|p| lower.find(p)).min() {
+                Some(0) => "",
+                Some(i) => &w[..i],
+                None => w,
+            }
+        })
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Analyzed, deduplicated terms of a text.
+fn terms_of(analyzer: &mut tantivy::tokenizer::TextAnalyzer, text: &str) -> BTreeSet<String> {
+    analysis::tokens(analyzer, text).into_iter().collect()
+}
+
+fn idf(searcher: &Searcher, term: &Term, num_docs: f32) -> Result<f32> {
+    let df = searcher.doc_freq(term)? as f32;
+    Ok((1.0 + (num_docs - df + 0.5) / (df + 0.5)).ln())
 }
 
 impl ClaimIndex {
@@ -147,23 +259,24 @@ impl ClaimIndex {
         check_text(&req.text, "statement")?;
         let limit = req.limit.unwrap_or(5);
         check_paging(limit, 0)?;
-        let candidates = self.lexical_candidates(searcher, req, CANDIDATES.max(limit))?;
+        let config = self.match_config();
+        let candidates = self.candidates(searcher, req, &config)?;
         let mut hits: Vec<MatchHit> = Vec::new();
         let mut groups: HashMap<String, usize> = HashMap::new();
-        for Candidate { claim, lexical } in candidates {
-            let key = dup_key(&claim.text);
-            if let Some(&i) = groups.get(&key) {
-                hits[i].twins.push(claim.id);
+        for c in candidates {
+            if let Some(&i) = groups.get(&c.dup) {
+                hits[i].twins.push(c.id);
                 continue;
             }
             if hits.len() == limit {
                 continue;
             }
-            groups.insert(key, hits.len());
+            let Record::Claim(claim) = self.fields().from_document(&searcher.doc(c.addr)?)? else { continue };
+            groups.insert(c.dup, hits.len());
             hits.push(MatchHit {
-                score: lexical,
-                lexical,
-                semantic: None,
+                score: c.score,
+                lexical: c.lexical,
+                semantic: c.semantic,
                 claim,
                 twins: Vec::new(),
                 evidence: Vec::new(),
@@ -189,85 +302,137 @@ impl ClaimIndex {
         })
     }
 
-    /// BM25 candidates over statement + review title, with the lexical score normalized to [0, 1)
-    /// by the most the query's terms could score; sorted by score, then id, so ranking is deterministic.
-    pub(crate) fn lexical_candidates(
-        &self,
-        searcher: &Searcher,
-        req: &MatchRequest,
-        n: usize,
-    ) -> Result<Vec<Candidate>> {
+    /// Scored candidates, best first (ties by id, so ranking is deterministic).
+    ///
+    /// The lexical score is BM25 over statement + review title, divided by the most the
+    /// statement's terms could score, so it lies in [0, 1) and compares across statements;
+    /// context, speaker and evidence-passage matches add to it with their configured weights.
+    pub(crate) fn candidates(&self, searcher: &Searcher, req: &MatchRequest, config: &MatchConfig) -> Result<Vec<Candidate>> {
         let f = self.fields();
-        let lang = req
-            .language
-            .as_deref()
-            .and_then(Lang::of_tag)
-            .or(if req.language.is_none() {
-                Some(Lang::default_lang())
-            } else {
-                None
-            });
+        let lang = match req.language.as_deref() {
+            None => Some(Lang::default_lang()),
+            Some(tag) => Lang::of_tag(tag),
+        };
         let field = f.body(lang);
         let mut analyzer = match lang {
             Some(l) => l.analyzer(),
             None => analysis::plain_analyzer(),
         };
-        let terms: BTreeSet<String> = analysis::tokens(&mut analyzer, &req.text)
-            .into_iter()
-            .collect();
+        let text = if config.strip_links { strip_links(&req.text) } else { req.text.clone() };
+        let terms = terms_of(&mut analyzer, &text);
         if terms.is_empty() {
             return Ok(Vec::new());
         }
         let num_docs = searcher.num_docs().max(1) as f32;
         let mut max_score = 0.0f32;
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(terms.len());
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut term_queries: Vec<Term> = Vec::new();
         for t in &terms {
             let term = Term::from_field_text(field, t);
-            let df = searcher.doc_freq(&term)? as f32;
-            max_score += (1.0 + (num_docs - df + 0.5) / (df + 0.5)).ln() * (1.0 + BM25_K1);
-            should.push((
-                Occur::Should,
-                Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
-            ));
+            max_score += idf(searcher, &term, num_docs)? * (1.0 + BM25_K1);
+            should.push((Occur::Should, Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs))));
+            term_queries.push(term);
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, Box::new(BooleanQuery::new(should))),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    f.kind_term(Kind::Claim),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-        ];
-        let filters = Filters {
-            kind: None,
-            ..req.filters.clone()
-        };
-        clauses.extend(filters.clauses(f)?);
-        if let Some(d) = req.date {
-            let later = RangeQuery::new(
-                Bound::Excluded(Term::from_field_i64(f.date, d.last_day())),
-                Bound::Unbounded,
-            );
-            clauses.push((Occur::MustNot, Box::new(later)));
-        }
-        let query = BooleanQuery::new(clauses);
-        let top = searcher.search(&query, &TopDocs::with_limit(n))?;
-        let mut out = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            if let Record::Claim(claim) = self.fields().from_document(&searcher.doc(addr)?)? {
-                out.push(Candidate {
-                    claim,
-                    lexical: (score / max_score.max(1e-6)).clamp(0.0, 1.0),
-                });
+        let max_score = max_score.max(1e-6);
+        if config.context_weight > 0.0 {
+            if let Some(ctx) = req.context.as_deref() {
+                let ctx = if config.strip_links { strip_links(ctx) } else { ctx.to_string() };
+                for t in terms_of(&mut analyzer, &ctx).difference(&terms) {
+                    let q = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
+                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.context_weight))));
+                }
             }
         }
-        out.sort_by(|a, b| {
-            b.lexical
-                .total_cmp(&a.lexical)
-                .then_with(|| a.claim.id.cmp(&b.claim.id))
-        });
+        if config.speaker_weight > 0.0 {
+            if let Some(sp) = req.speaker.as_deref() {
+                let mut plain = analysis::plain_analyzer();
+                for t in terms_of(&mut plain, sp) {
+                    let q = TermQuery::new(Term::from_field_text(f.speaker, &t), IndexRecordOption::WithFreqs);
+                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.speaker_weight))));
+                }
+            }
+        }
+        let filters = Filters { kind: None, ..req.filters.clone() };
+        let mut restrict: Vec<(Occur, Box<dyn Query>)> = filters.clauses(f)?;
+        if let Some(d) = req.date {
+            let later = RangeQuery::new(Bound::Excluded(Term::from_field_i64(f.date, d.last_day())), Bound::Unbounded);
+            restrict.push((Occur::MustNot, Box::new(later)));
+        }
+        let kind_q = |k: Kind| -> Box<dyn Query> { Box::new(TermQuery::new(f.kind_term(k), IndexRecordOption::Basic)) };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(should))), (Occur::Must, kind_q(Kind::Claim))];
+        clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
+        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(config.candidates.max(1)))?;
+
+        let mut ids = FastStr::new(searcher, crate::schema::FIELD_ID);
+        let mut dups = FastStr::new(searcher, crate::schema::FIELD_DUP_KEY);
+        let mut by_id: HashMap<String, Candidate> = HashMap::with_capacity(top.len());
+        for (score, addr) in top {
+            let id = ids.first(addr)?;
+            let c = Candidate {
+                addr,
+                dup: dups.first(addr)?,
+                id: id.clone(),
+                lexical: (score / max_score).clamp(0.0, 1.0),
+                evidence: 0.0,
+                semantic: None,
+                score: 0.0,
+            };
+            by_id.insert(id, c);
+        }
+
+        if config.evidence_weight > 0.0 {
+            let passage_q: Vec<(Occur, Box<dyn Query>)> = term_queries
+                .iter()
+                .map(|t| (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>))
+                .collect();
+            let q = BooleanQuery::new(vec![(Occur::Must, Box::new(BooleanQuery::new(passage_q))), (Occur::Must, kind_q(Kind::Evidence))]);
+            let top = searcher.search(&q, &TopDocs::with_limit(config.evidence_candidates.max(1)))?;
+            let mut refs = FastStr::new(searcher, crate::schema::FIELD_CLAIM_REF);
+            for (score, addr) in top {
+                let s = (score / max_score).clamp(0.0, 1.0);
+                for claim_id in refs.all(addr)? {
+                    if let Some(c) = by_id.get_mut(&claim_id) {
+                        c.evidence = c.evidence.max(s);
+                    } else if let Some(c) = self.candidate_by_id(searcher, &claim_id, &restrict, &mut dups)? {
+                        by_id.insert(claim_id, Candidate { evidence: s, ..c });
+                    }
+                }
+            }
+        }
+
+        let mut out: Vec<Candidate> = by_id.into_values().collect();
+        for c in &mut out {
+            c.score = ((c.lexical + config.evidence_weight * c.evidence) / (1.0 + config.evidence_weight)).clamp(0.0, 1.0);
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         Ok(out)
+    }
+
+    /// A claim by id as a candidate with no lexical score, if it passes the restrictions.
+    fn candidate_by_id(
+        &self,
+        searcher: &Searcher,
+        id: &str,
+        restrict: &[(Occur, Box<dyn Query>)],
+        dups: &mut FastStr,
+    ) -> Result<Option<Candidate>> {
+        let f = self.fields();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, Box::new(TermQuery::new(f.id_term(id), IndexRecordOption::Basic))),
+            (Occur::Must, Box::new(TermQuery::new(f.kind_term(Kind::Claim), IndexRecordOption::Basic))),
+        ];
+        clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
+        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(1))?;
+        let Some((_, addr)) = top.first() else { return Ok(None) };
+        Ok(Some(Candidate {
+            addr: *addr,
+            id: id.to_string(),
+            dup: dups.first(*addr)?,
+            lexical: 0.0,
+            evidence: 0.0,
+            semantic: None,
+            score: 0.0,
+        }))
     }
 }

@@ -69,7 +69,7 @@ impl ClaimFields {
     /// Builds the schema and the handles to its fields.
     pub fn build() -> (Schema, ClaimFields) {
         let mut b = SchemaBuilder::new();
-        let id = b.add_text_field(FIELD_ID, STRING | STORED);
+        let id = b.add_text_field(FIELD_ID, STRING | STORED | FAST);
         let kind = b.add_text_field(FIELD_KIND, STRING | FAST);
         let speaker = b.add_text_field(
             FIELD_SPEAKER,
@@ -83,7 +83,7 @@ impl ClaimFields {
         let publisher = b.add_text_field(FIELD_PUBLISHER, STRING | FAST);
         let verdict = b.add_text_field(FIELD_VERDICT, STRING | FAST);
         let date = b.add_i64_field(FIELD_DATE, NumericOptions::default() | INDEXED | FAST);
-        let claim_ref = b.add_text_field(FIELD_CLAIM_REF, STRING);
+        let claim_ref = b.add_text_field(FIELD_CLAIM_REF, STRING | FAST);
         let dup_key = b.add_text_field(FIELD_DUP_KEY, STRING | FAST);
         let record = b.add_text_field(FIELD_RECORD, STORED);
         let mut bodies = Vec::new();
