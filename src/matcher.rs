@@ -274,7 +274,7 @@ impl ClaimIndex {
             let Record::Claim(claim) = self.fields().from_document(&searcher.doc(c.addr)?)? else { continue };
             groups.insert(c.dup, hits.len());
             hits.push(MatchHit {
-                score: c.score,
+                score: c.score.clamp(0.0, 1.0),
                 lexical: c.lexical,
                 semantic: c.semantic,
                 claim,
@@ -403,7 +403,7 @@ impl ClaimIndex {
 
         let mut out: Vec<Candidate> = by_id.into_values().collect();
         for c in &mut out {
-            c.score = ((c.lexical + config.evidence_weight * c.evidence) / (1.0 + config.evidence_weight)).clamp(0.0, 1.0);
+            c.score = c.lexical + config.evidence_weight * c.evidence;
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         Ok(out)
