@@ -36,8 +36,48 @@ pub enum Command {
     Search(SearchArgs),
     /// Find the prior claims a statement repeats.
     Match(MatchArgs),
-    /// Measure ranking quality on queries with relevance judgements (CheckThat! format).
+    /// Measure ranking quality on queries with relevance judgements (CheckThat! format), or replay debates through the flag.
     Eval(EvalArgs),
+    /// Train the repeat-flag model on debates with relevance judgements.
+    TrainFlag(TrainFlagArgs),
+    /// Screen a transcript (or stdin) and print the sentences that repeat checked claims.
+    Flag(FlagArgs),
+}
+
+/// `claimdex train-flag`.
+#[derive(Debug, Args)]
+pub struct TrainFlagArgs {
+    /// Claims to index into a temporary in-memory index; without it, the `--index` is used.
+    #[arg(long)]
+    pub claims: Vec<PathBuf>,
+    /// Debate transcripts (`line <TAB> speaker <TAB> sentence`).
+    #[arg(long)]
+    pub debates: PathBuf,
+    /// Relevance judgements of the training debates.
+    #[arg(long, required = true)]
+    pub qrels: Vec<PathBuf>,
+    /// Where to write the model (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Drop these features (set to their mean), for ablations: comma-separated names.
+    #[arg(long, value_delimiter = ',')]
+    pub without: Vec<String>,
+}
+
+/// `claimdex flag`.
+#[derive(Debug, Args)]
+pub struct FlagArgs {
+    /// A transcript (`line <TAB> speaker <TAB> sentence`, or one sentence per line), or `-` for stdin.
+    pub input: String,
+    /// Date of the debate (default: from a `YYYYMMDD_` file name prefix).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Also print `suggested` sentences.
+    #[arg(long)]
+    pub suggested: bool,
+    /// One JSON object per printed sentence.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `claimdex eval`.
@@ -47,8 +87,14 @@ pub struct EvalArgs {
     #[arg(long)]
     pub claims: Vec<PathBuf>,
     /// Queries: `id <TAB> text` (CheckThat! 2020 tweets or 2021 debate sentences).
+    #[arg(long, required_unless_present = "debates")]
+    pub queries: Option<PathBuf>,
+    /// Replay whole debate transcripts in this directory through the flag (those with a sentence in the qrels).
+    #[arg(long, conflicts_with = "queries")]
+    pub debates: Option<PathBuf>,
+    /// A flag model to use instead of the shipped one.
     #[arg(long)]
-    pub queries: PathBuf,
+    pub flag_model: Option<PathBuf>,
     /// Relevance judgements, TREC qrels; several files are merged.
     #[arg(long, required = true)]
     pub qrels: Vec<PathBuf>,
@@ -194,6 +240,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(a) => run_search(&cli, a),
         Command::Match(a) => run_match(&cli, a),
         Command::Eval(a) => run_eval(&cli, a),
+        Command::TrainFlag(a) => run_train_flag(&cli, a),
+        Command::Flag(a) => run_flag(&cli, a),
     }
 }
 
@@ -362,30 +410,70 @@ fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The index an evaluation runs on: the given claims in memory, or the `--index`.
+fn eval_index(cli: &Cli, claims: &[PathBuf], progress: bool) -> anyhow::Result<ClaimIndex> {
+    if claims.is_empty() {
+        return ClaimIndex::open_in_dir(&cli.index).with_context(|| format!("opening {}", cli.index.display()));
+    }
+    let idx = ClaimIndex::create_in_ram()?;
+    let records = ingest::read_paths(claims, progress)?;
+    idx.ingest(records, IngestOptions::default(), &mut |e| eprintln!("claimdex: skipped: {e}"))?;
+    Ok(idx)
+}
+
+fn read_all_qrels(paths: &[PathBuf]) -> anyhow::Result<crate::eval::Qrels> {
+    let mut qrels = crate::eval::Qrels::new();
+    for q in paths {
+        for (k, v) in crate::eval::read_qrels(q)? {
+            qrels.entry(k).or_default().extend(v);
+        }
+    }
+    Ok(qrels)
+}
+
 fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
     use crate::eval;
     let start = std::time::Instant::now();
-    let idx = if a.claims.is_empty() {
-        ClaimIndex::open_in_dir(&cli.index).with_context(|| format!("opening {}", cli.index.display()))?
-    } else {
-        let idx = ClaimIndex::create_in_ram()?;
-        let records = ingest::read_paths(&a.claims, !a.json)?;
-        idx.ingest(records, IngestOptions::default(), &mut |e| eprintln!("claimdex: skipped: {e}"))?;
-        idx
-    };
+    let idx = eval_index(cli, &a.claims, !a.json)?;
     let index_secs = start.elapsed().as_secs_f64();
     let mut config = idx.match_config();
     for s in &a.settings {
         config.set(s).with_context(|| format!("--set {s}"))?;
     }
     idx.set_match_config(config);
-    let queries = eval::read_queries(&a.queries)?;
-    let mut qrels = eval::Qrels::new();
-    for q in &a.qrels {
-        for (k, v) in eval::read_qrels(q)? {
-            qrels.entry(k).or_default().extend(v);
-        }
+    if let Some(p) = &a.flag_model {
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        idx.set_flag_model(crate::FlagModel::from_json(&text).with_context(|| p.display().to_string())?);
     }
+    let qrels = read_all_qrels(&a.qrels)?;
+    if let Some(dir) = &a.debates {
+        let transcripts = eval::read_transcripts(dir)?;
+        let (r, _) = eval::replay_debates(&idx, &transcripts, &qrels)?;
+        let mut out = io::stdout().lock();
+        if a.json {
+            writeln!(out, "{}", serde_json::json!({"replay": r}))?;
+            return Ok(());
+        }
+        let m = idx.flag_model();
+        writeln!(
+            out,
+            "{} debates, {} sentences, {} repeats; screened in {:.1}s ({:.0} sentences/s)",
+            r.debates,
+            r.sentences,
+            r.repeats,
+            r.seconds,
+            r.sentences as f64 / r.seconds.max(1e-9)
+        )?;
+        writeln!(out, "flag AP {:.3}", r.ap)?;
+        writeln!(out, "{:<22}{:>10}{:>9}{:>10}{:>8}{:>7}{:>11}", "tier", "threshold", "flagged", "precision", "recall", "F1", "per hour")?;
+        for (name, t, p, ph) in [("flagged", m.flagged, &r.flagged, r.flags_per_hour), ("suggested", m.suggested, &r.suggested, r.suggestions_per_hour)] {
+            writeln!(out, "{:<22}{:>10.3}{:>9}{:>10.3}{:>8.3}{:>7.3}{:>11.1}", name, t, p.predicted, p.precision, p.recall, p.f1, ph)?;
+        }
+        writeln!(out, "flagged with the right claim on top: {} of {}", r.flagged_with_right_claim, r.flagged.correct)?;
+        return Ok(());
+    }
+    let Some(queries_path) = &a.queries else { bail!("--queries or --debates is required") };
+    let queries = eval::read_queries(queries_path)?;
     let transcripts = match &a.transcripts {
         Some(d) => eval::read_transcripts(d)?,
         None => Default::default(),
@@ -421,6 +509,111 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
             name, m.map1, m.map3, m.map5, m.mrr10, m.recall10, m.recall100
         )?;
     }
+    Ok(())
+}
+
+fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
+    let idx = eval_index(cli, &a.claims, true)?;
+    let transcripts = crate::eval::read_transcripts(&a.debates)?;
+    let qrels = read_all_qrels(&a.qrels)?;
+    let (report, mut samples) = crate::eval::replay_debates(&idx, &transcripts, &qrels)?;
+    let drop: Vec<usize> = a
+        .without
+        .iter()
+        .map(|n| crate::flag::FEATURES.iter().position(|f| f == n).with_context(|| format!("--without {n}: unknown feature")))
+        .collect::<anyhow::Result<_>>()?;
+    for (x, _) in &mut samples {
+        for &k in &drop {
+            x[k] = 0.0;
+        }
+    }
+    let what = format!(
+        "{} sentences of {} debates ({} repeats) from {}{}",
+        report.sentences,
+        report.debates,
+        report.repeats,
+        a.qrels.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect::<Vec<_>>().join(", "),
+        if a.without.is_empty() { String::new() } else { format!(", without {}", a.without.join(",")) }
+    );
+    let model = crate::FlagModel::train(&samples, &what)?;
+    std::fs::write(&a.out, serde_json::to_string_pretty(&model)? + "\n").with_context(|| format!("writing {}", a.out.display()))?;
+    let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
+    let p = crate::flag::prf(&scored, model.flagged);
+    println!(
+        "trained on {what}: train AP {:.3}, F1 {:.3} (P {:.3}, R {:.3}) at flagged >= {:.3}; suggested >= {:.3}; wrote {}",
+        crate::flag::average_precision(&scored),
+        p.f1,
+        p.precision,
+        p.recall,
+        model.flagged,
+        model.suggested,
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
+    let (text, name) = if a.input == "-" {
+        let mut s = String::new();
+        io::Read::read_to_string(&mut io::stdin().lock(), &mut s).context("reading stdin")?;
+        (s, "stdin".to_string())
+    } else {
+        let p = Path::new(&a.input);
+        let s = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        (s, p.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+    };
+    let date = match &a.date {
+        Some(d) => Some(d.parse::<PartialDate>().with_context(|| format!("--date {d:?}"))?),
+        None => crate::eval::transcript_date(&name),
+    };
+    let lines: Vec<crate::eval::Line> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(n, l)| {
+            let cols: Vec<&str> = l.splitn(3, '\t').collect();
+            match cols.as_slice() {
+                [num, speaker, sentence] => crate::eval::Line { number: num.to_string(), speaker: speaker.to_string(), text: sentence.to_string() },
+                _ => crate::eval::Line { number: (n + 1).to_string(), speaker: String::new(), text: l.to_string() },
+            }
+        })
+        .collect();
+    let transcript = crate::eval::Transcript { name, date, lines };
+    let idx = open_or_build(&cli.index, &cli.corpus)?;
+    let mut reqs: Vec<MatchRequest> = (0..transcript.lines.len()).map(|i| crate::eval::request_for_line(&transcript, i, 3)).collect();
+    for r in &mut reqs {
+        r.no_evidence = false;
+    }
+    let start = std::time::Instant::now();
+    let results = idx.match_batch(&reqs);
+    let secs = start.elapsed().as_secs_f64();
+    let mut out = io::stdout().lock();
+    let (mut flagged, mut suggested) = (0, 0);
+    for (line, res) in transcript.lines.iter().zip(results) {
+        let Ok(res) = res else { continue };
+        flagged += res.flagged as usize;
+        suggested += (res.suggested && !res.flagged) as usize;
+        if !(res.flagged || a.suggested && res.suggested) {
+            continue;
+        }
+        if a.json {
+            writeln!(out, "{}", serde_json::json!({"line": line.number, "speaker": line.speaker, "result": res}))?;
+            continue;
+        }
+        let who = if line.speaker.is_empty() { String::new() } else { format!("{}: ", line.speaker) };
+        writeln!(out, "line {} {who}", line.number)?;
+        print_match(&mut out, &res, false)?;
+        if let Some(h) = res.hits.first() {
+            let why: Vec<String> = h.reasons.iter().map(|r| format!("{}={:.2} ({:+.2})", r.feature, r.value, r.weight)).collect();
+            writeln!(out, "       why: {}", why.join(", "))?;
+        }
+        writeln!(out)?;
+    }
+    eprintln!(
+        "claimdex: screened {} sentences in {:.1}s: {flagged} flagged, {suggested} more suggested",
+        transcript.lines.len(),
+        secs
+    );
     Ok(())
 }
 

@@ -146,29 +146,150 @@ pub fn read_transcripts(dir: &Path) -> Result<BTreeMap<String, Transcript>> {
     Ok(out)
 }
 
+/// Finds a transcript by the name a query id uses: exactly, ignoring case, or (25 CheckThat!
+/// ids misspell their transcript) by the date prefix when one transcript has that date.
+pub fn resolve_transcript<'a>(name: &str, transcripts: &'a BTreeMap<String, Transcript>) -> Option<&'a Transcript> {
+    if let Some(t) = transcripts.get(name) {
+        return Some(t);
+    }
+    if let Some(t) = transcripts.values().find(|t| t.name.eq_ignore_ascii_case(name)) {
+        return Some(t);
+    }
+    let prefix = name.get(0..8)?;
+    let same_day: Vec<&Transcript> = transcripts.values().filter(|t| t.name.starts_with(prefix)).collect();
+    match same_day.len() {
+        0 => None,
+        1 => Some(same_day[0]),
+        // Several debates that day: the one whose name shares the longest prefix.
+        _ => same_day.into_iter().max_by_key(|t| {
+            t.name.to_lowercase().chars().zip(name.to_lowercase().chars()).take_while(|(a, b)| a == b).count()
+        }),
+    }
+}
+
+fn line_key(n: &str) -> String {
+    let k = n.trim().trim_start_matches('0');
+    if k.is_empty() { "0".into() } else { k.to_string() }
+}
+
+/// The match request for line `i` of a transcript: its speaker, the debate's date and the previous sentence.
+pub fn request_for_line(t: &Transcript, i: usize, limit: usize) -> MatchRequest {
+    let line = &t.lines[i];
+    let mut req = MatchRequest::new(line.text.clone());
+    req.limit = Some(limit);
+    req.no_evidence = true;
+    req.date = t.date;
+    req.speaker = Some(line.speaker.clone()).filter(|s| !s.is_empty());
+    req.context = i.checked_sub(1).map(|p| t.lines[p].text.clone());
+    req
+}
+
 /// Builds the match request for a query, with the transcript's speaker, date and previous
 /// sentence when the query id names a transcript line (`<transcript>_<line>`).
 pub fn request_for(q: &Query, transcripts: &BTreeMap<String, Transcript>, limit: usize) -> MatchRequest {
-    let mut req = MatchRequest::new(q.text.clone());
-    req.limit = Some(limit);
-    req.no_evidence = true;
     if let Some((name, line)) = q.id.rsplit_once('_') {
-        // 25 ids misspell their transcript's name: fall back to the date prefix.
-        let t = transcripts.get(name).or_else(|| {
-            let prefix = name.get(0..8)?;
-            let mut same_day = transcripts.values().filter(|t| t.name.starts_with(prefix));
-            let first = same_day.next()?;
-            same_day.next().is_none().then_some(first)
-        });
-        if let Some(t) = t {
-            req.date = t.date;
-            if let Some(i) = t.lines.iter().position(|l| l.number.trim_start_matches('0') == line.trim_start_matches('0')) {
-                req.speaker = Some(t.lines[i].speaker.clone()).filter(|s| !s.is_empty());
-                req.context = i.checked_sub(1).map(|p| t.lines[p].text.clone());
+        if let Some(t) = resolve_transcript(name, transcripts) {
+            if let Some(i) = t.lines.iter().position(|l| line_key(&l.number) == line_key(line)) {
+                let mut req = request_for_line(t, i, limit);
+                req.text = q.text.clone();
+                return req;
             }
         }
     }
+    let mut req = MatchRequest::new(q.text.clone());
+    req.limit = Some(limit);
+    req.no_evidence = true;
     req
+}
+
+/// The result of replaying debates sentence by sentence through the flag.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    /// Debates replayed.
+    pub debates: usize,
+    /// Sentences screened.
+    pub sentences: usize,
+    /// Sentences that repeat a checked claim (have a qrel).
+    pub repeats: usize,
+    /// Average precision of ranking every sentence by its flag score.
+    pub ap: f64,
+    /// The `flagged` tier at the model's threshold.
+    pub flagged: crate::flag::Prf,
+    /// The `suggested` tier at the model's threshold.
+    pub suggested: crate::flag::Prf,
+    /// Flagged sentences whose best hit is a claim the sentence really repeats.
+    pub flagged_with_right_claim: usize,
+    /// Flags per hour of debate, at 150 sentences a minute.
+    pub flags_per_hour: f64,
+    /// Suggestions per hour of debate, at 150 sentences a minute.
+    pub suggestions_per_hour: f64,
+    /// Seconds spent matching.
+    pub seconds: f64,
+}
+
+/// Replays every debate that has a sentence in the qrels, line by line, through `match_batch`
+/// (the path of `/api/match/batch` and `claimdex flag`). Returns the report and, per sentence,
+/// the best hit's flag features and whether the sentence is a repeat.
+pub fn replay_debates(
+    index: &ClaimIndex,
+    transcripts: &BTreeMap<String, Transcript>,
+    qrels: &Qrels,
+) -> Result<(ReplayReport, Vec<(Vec<f32>, bool)>)> {
+    let mut labels: HashMap<String, HashMap<String, &HashSet<String>>> = HashMap::new();
+    for (qid, gold) in qrels {
+        let Some((name, line)) = qid.rsplit_once('_') else { continue };
+        if let Some(t) = resolve_transcript(name, transcripts) {
+            labels.entry(t.name.clone()).or_default().insert(line_key(line), gold);
+        }
+    }
+    let model = index.flag_model();
+    let mut scored = Vec::new();
+    let mut samples = Vec::new();
+    let mut right = 0usize;
+    let mut seconds = 0.0;
+    for (name, gold_lines) in &labels {
+        let t = &transcripts[name];
+        let reqs: Vec<MatchRequest> = (0..t.lines.len()).map(|i| request_for_line(t, i, 5)).collect();
+        let start = std::time::Instant::now();
+        let results = index.match_batch(&reqs);
+        seconds += start.elapsed().as_secs_f64();
+        for (line, res) in t.lines.iter().zip(results) {
+            let gold = gold_lines.get(&line_key(&line.number));
+            let label = gold.is_some();
+            let (score, features, top) = match res {
+                Ok(r) => (r.score, r.features.clone(), r.hits.first().map(|h| (h.claim.id.clone(), h.twins.clone()))),
+                // Statements the matcher refuses (empty lines) are never flagged.
+                Err(_) => (0.0, vec![0.0; crate::flag::FEATURES.len()], None),
+            };
+            if score >= model.flagged {
+                if let (Some(g), Some((id, twins))) = (gold, &top) {
+                    if g.contains(id) || twins.iter().any(|t| g.contains(t)) {
+                        right += 1;
+                    }
+                }
+            }
+            scored.push((score, label));
+            if features.len() == crate::flag::FEATURES.len() {
+                samples.push((features, label));
+            }
+        }
+    }
+    let hours = scored.len() as f64 / (150.0 * 60.0);
+    let flagged = crate::flag::prf(&scored, model.flagged);
+    let suggested = crate::flag::prf(&scored, model.suggested);
+    let report = ReplayReport {
+        debates: labels.len(),
+        sentences: scored.len(),
+        repeats: scored.iter().filter(|s| s.1).count(),
+        ap: crate::flag::average_precision(&scored),
+        flagged,
+        suggested,
+        flagged_with_right_claim: right,
+        flags_per_hour: flagged.predicted as f64 / hours.max(1e-9),
+        suggestions_per_hour: suggested.predicted as f64 / hours.max(1e-9),
+        seconds,
+    };
+    Ok((report, samples))
 }
 
 /// Ranking metrics over a set of queries.

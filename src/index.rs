@@ -29,7 +29,7 @@ pub struct ClaimIndex {
     fields: ClaimFields,
     writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
     dir: Option<PathBuf>,
-    thresholds: Mutex<crate::matcher::Thresholds>,
+    flag_model: Mutex<std::sync::Arc<crate::flag::FlagModel>>,
     match_config: Mutex<crate::matcher::MatchConfig>,
 }
 
@@ -123,7 +123,7 @@ impl ClaimIndex {
             fields,
             writer: Mutex::new(None),
             dir,
-            thresholds: Mutex::new(Default::default()),
+            flag_model: Mutex::new(std::sync::Arc::new(crate::flag::FlagModel::shipped())),
             match_config: Mutex::new(Default::default()),
         })
     }
@@ -331,15 +331,15 @@ impl ClaimIndex {
         self.searcher().num_docs()
     }
 
-    /// The thresholds of the repeat flag.
-    pub fn thresholds(&self) -> crate::matcher::Thresholds {
-        self.thresholds.lock().map(|t| *t).unwrap_or_default()
+    /// The repeat-flag model.
+    pub fn flag_model(&self) -> std::sync::Arc<crate::flag::FlagModel> {
+        self.flag_model.lock().map(|m| m.clone()).unwrap_or_else(|_| std::sync::Arc::new(crate::flag::FlagModel::shipped()))
     }
 
-    /// Sets the thresholds of the repeat flag.
-    pub fn set_thresholds(&self, t: crate::matcher::Thresholds) {
-        if let Ok(mut g) = self.thresholds.lock() {
-            *g = t;
+    /// Replaces the repeat-flag model (thresholds included).
+    pub fn set_flag_model(&self, m: crate::flag::FlagModel) {
+        if let Ok(mut g) = self.flag_model.lock() {
+            *g = std::sync::Arc::new(m);
         }
     }
 

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod date;
 pub mod error;
 pub mod eval;
+pub mod flag;
 pub mod index;
 pub mod ingest;
 pub mod matcher;
@@ -22,7 +23,8 @@ pub mod search;
 pub use date::PartialDate;
 pub use error::{Error, Result};
 pub use index::{ClaimIndex, IngestOptions, IngestReport, Stats};
-pub use matcher::{EvidenceHit, MatchConfig, MatchHit, MatchRequest, MatchResult, Thresholds};
+pub use flag::FlagModel;
+pub use matcher::{EvidenceHit, MatchConfig, MatchHit, MatchRequest, MatchResult};
 pub use model::{
     Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict,
 };

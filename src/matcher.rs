@@ -6,11 +6,13 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::StrColumn;
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Searcher, Term};
 
 use crate::analysis::{self, Lang};
+use crate::flag::{self, HitSignals, Reason, Statement};
 use crate::index::ClaimIndex;
 use crate::model::{Claim, Evidence, Kind, Record, Stance};
 use crate::search::{check_paging, check_text, Filters};
@@ -73,7 +75,7 @@ pub struct EvidenceHit {
 /// A prior claim that the statement may repeat.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MatchHit {
-    /// Confidence that the statement repeats this claim, in [0, 1], comparable across statements.
+    /// Probability that the statement repeats this claim, from the flag model: in [0, 1] and comparable across statements.
     pub score: f32,
     /// The lexical score: BM25 divided by the most the statement's terms could score.
     pub lexical: f32,
@@ -88,6 +90,9 @@ pub struct MatchHit {
     /// Evidence bearing on the claim, refuting first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<EvidenceHit>,
+    /// The features that weighed most in `score`, strongest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
 }
 
 /// The answer for one statement.
@@ -103,24 +108,9 @@ pub struct MatchResult {
     pub score: f32,
     /// The prior claims, best first.
     pub hits: Vec<MatchHit>,
-}
-
-/// Score thresholds of the two flag tiers.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Thresholds {
-    /// At or above: `flagged`.
-    pub flagged: f32,
-    /// At or above: `suggested`.
-    pub suggested: f32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            flagged: 0.6,
-            suggested: 0.4,
-        }
-    }
+    /// The flag features of the best hit (for training and analysis).
+    #[serde(skip)]
+    pub features: Vec<f32>,
 }
 
 /// How `match` scores candidates; the defaults are the best configuration measured on the
@@ -260,28 +250,55 @@ impl ClaimIndex {
         let limit = req.limit.unwrap_or(5);
         check_paging(limit, 0)?;
         let config = self.match_config();
-        let candidates = self.candidates(searcher, req, &config)?;
+        let (candidates, stmt_terms, mut analyzer) = self.candidates(searcher, req, &config)?;
+        // Group twins and keep enough distinct claims for the flag's margin features.
+        let keep = limit.max(5);
         let mut hits: Vec<MatchHit> = Vec::new();
+        let mut scores: Vec<(f32, f32, f32)> = Vec::new();
         let mut groups: HashMap<String, usize> = HashMap::new();
         for c in candidates {
             if let Some(&i) = groups.get(&c.dup) {
                 hits[i].twins.push(c.id);
                 continue;
             }
-            if hits.len() == limit {
+            if hits.len() == keep {
                 continue;
             }
             let Record::Claim(claim) = self.fields().from_document(&searcher.doc(c.addr)?)? else { continue };
             groups.insert(c.dup, hits.len());
+            scores.push((c.score, c.lexical, c.evidence));
             hits.push(MatchHit {
-                score: c.score.clamp(0.0, 1.0),
+                score: 0.0,
                 lexical: c.lexical,
                 semantic: c.semantic,
                 claim,
                 twins: Vec::new(),
                 evidence: Vec::new(),
+                reasons: Vec::new(),
             });
         }
+        let model = self.flag_model();
+        let claim_terms: Vec<BTreeSet<String>> = hits
+            .iter()
+            .map(|h| {
+                let title = h.claim.review.as_ref().and_then(|r| r.title.as_deref()).unwrap_or("");
+                terms_of(&mut analyzer, &format!("{}\n{}", h.claim.text, title))
+            })
+            .collect();
+        let signals: Vec<HitSignals> = hits
+            .iter()
+            .zip(&scores)
+            .zip(&claim_terms)
+            .map(|((h, s), terms)| HitSignals { fused: s.0, lexical: s.1, evidence: s.2, semantic: h.semantic, terms, claim: &h.claim })
+            .collect();
+        let stmt = Statement { text: &req.text, terms: &stmt_terms, speaker: req.speaker.as_deref(), date: req.date };
+        let feats: Vec<Vec<f32>> = (0..signals.len()).map(|i| flag::features(&stmt, &signals, i)).collect();
+        drop(signals);
+        for (h, x) in hits.iter_mut().zip(&feats) {
+            h.score = model.probability(x);
+            h.reasons = model.reasons(x, 3);
+        }
+        hits.truncate(limit);
         if !req.no_evidence {
             for h in &mut hits {
                 h.evidence = self
@@ -292,12 +309,12 @@ impl ClaimIndex {
             }
         }
         let score = hits.first().map(|h| h.score).unwrap_or(0.0);
-        let t = self.thresholds();
         Ok(MatchResult {
             text: req.text.clone(),
-            flagged: score >= t.flagged,
-            suggested: score >= t.suggested,
+            flagged: score >= model.flagged,
+            suggested: score >= model.suggested,
             score,
+            features: feats.into_iter().next().unwrap_or_default(),
             hits,
         })
     }
@@ -307,7 +324,13 @@ impl ClaimIndex {
     /// The lexical score is BM25 over statement + review title, divided by the most the
     /// statement's terms could score, so it lies in [0, 1) and compares across statements;
     /// context, speaker and evidence-passage matches add to it with their configured weights.
-    pub(crate) fn candidates(&self, searcher: &Searcher, req: &MatchRequest, config: &MatchConfig) -> Result<Vec<Candidate>> {
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn candidates(
+        &self,
+        searcher: &Searcher,
+        req: &MatchRequest,
+        config: &MatchConfig,
+    ) -> Result<(Vec<Candidate>, BTreeSet<String>, TextAnalyzer)> {
         let f = self.fields();
         let lang = match req.language.as_deref() {
             None => Some(Lang::default_lang()),
@@ -321,7 +344,7 @@ impl ClaimIndex {
         let text = if config.strip_links { strip_links(&req.text) } else { req.text.clone() };
         let terms = terms_of(&mut analyzer, &text);
         if terms.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), terms, analyzer));
         }
         let num_docs = searcher.num_docs().max(1) as f32;
         let mut max_score = 0.0f32;
@@ -406,7 +429,7 @@ impl ClaimIndex {
             c.score = c.lexical + config.evidence_weight * c.evidence;
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
-        Ok(out)
+        Ok((out, terms, analyzer))
     }
 
     /// A claim by id as a candidate with no lexical score, if it passes the restrictions.

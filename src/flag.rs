@@ -1,0 +1,362 @@
+//! The repeat flag: features of a statement's best matches and a small logistic-regression model that turns them into a calibrated probability.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Claim;
+use crate::{Error, PartialDate, Result};
+
+/// The names of the flag features, in order.
+pub const FEATURES: [&str; 15] = [
+    "fused",
+    "lexical",
+    "evidence",
+    "semantic",
+    "margin_next",
+    "margin_5th",
+    "statement_coverage",
+    "claim_coverage",
+    "log_terms",
+    "short",
+    "has_number",
+    "number_match",
+    "speaker_match",
+    "first_person",
+    "question",
+];
+
+/// What the features need to know about the statement.
+pub struct Statement<'a> {
+    /// Its raw text.
+    pub text: &'a str,
+    /// Its analyzed terms.
+    pub terms: &'a BTreeSet<String>,
+    /// Who said it.
+    pub speaker: Option<&'a str>,
+    /// When.
+    pub date: Option<PartialDate>,
+}
+
+/// What the features need to know about one hit.
+pub struct HitSignals<'a> {
+    /// Fused ranking score.
+    pub fused: f32,
+    /// Lexical score.
+    pub lexical: f32,
+    /// Evidence-passage score.
+    pub evidence: f32,
+    /// Cosine similarity, if known.
+    pub semantic: Option<f32>,
+    /// The claim's analyzed terms (statement and title).
+    pub terms: &'a BTreeSet<String>,
+    /// The claim.
+    pub claim: &'a Claim,
+}
+
+fn numbers(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+        .map(|w| w.trim_matches(|c| c == '.' || c == ',').replace(',', ""))
+        .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
+        .collect()
+}
+
+/// The features of hit `i` among `hits` (distinct claims, best first).
+pub fn features(stmt: &Statement, hits: &[HitSignals], i: usize) -> Vec<f32> {
+    let h = &hits[i];
+    let other_best = hits.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, o)| o.fused).fold(0.0f32, f32::max);
+    let fifth = hits.get(4).map(|o| o.fused).unwrap_or(0.0);
+    let common = stmt.terms.intersection(h.terms).count() as f32;
+    let nq = stmt.terms.len() as f32;
+    let nc = h.terms.len().max(1) as f32;
+    let stmt_numbers = numbers(stmt.text);
+    let claim_numbers = numbers(&h.claim.text);
+    let lower = stmt.text.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() && c != '\'').collect();
+    let first_person = words.iter().any(|w| matches!(*w, "i" | "i'm" | "i've" | "we" | "we're" | "we've" | "my" | "our" | "me" | "us"));
+    let speaker_match = match (stmt.speaker, h.claim.speaker.as_deref()) {
+        (Some(s), Some(c)) => {
+            let last = |n: &str| n.split_whitespace().last().unwrap_or("").to_lowercase();
+            let (s, c) = (last(s), c.to_lowercase());
+            !s.is_empty() && c.split_whitespace().any(|w| w == s)
+        }
+        _ => false,
+    };
+    vec![
+        h.fused,
+        h.lexical,
+        h.evidence,
+        h.semantic.unwrap_or(0.0),
+        h.fused - other_best,
+        h.fused - fifth,
+        common / nq.max(1.0),
+        common / nc,
+        (1.0 + nq).ln(),
+        if nq < 5.0 { 1.0 } else { 0.0 },
+        if stmt_numbers.is_empty() { 0.0 } else { 1.0 },
+        if stmt_numbers.intersection(&claim_numbers).next().is_some() { 1.0 } else { 0.0 },
+        if speaker_match { 1.0 } else { 0.0 },
+        if first_person { 1.0 } else { 0.0 },
+        if stmt.text.trim_end().ends_with('?') { 1.0 } else { 0.0 },
+    ]
+}
+
+/// One feature's contribution to a decision.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Reason {
+    /// Feature name.
+    pub feature: String,
+    /// Its value.
+    pub value: f32,
+    /// Its contribution to the log-odds.
+    pub weight: f32,
+}
+
+/// A logistic-regression flag model over standardized features.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct FlagModel {
+    /// Format version.
+    pub version: u32,
+    /// What the model was trained on and how.
+    pub trained_on: String,
+    /// Feature names, in order; must equal [`FEATURES`].
+    pub features: Vec<String>,
+    /// Feature means used for standardization.
+    pub mean: Vec<f32>,
+    /// Feature standard deviations used for standardization.
+    pub std: Vec<f32>,
+    /// Weights of the standardized features.
+    pub weights: Vec<f32>,
+    /// Intercept.
+    pub bias: f32,
+    /// Probability at or above which a statement is `flagged`.
+    pub flagged: f32,
+    /// Probability at or above which a statement is `suggested`.
+    pub suggested: f32,
+}
+
+/// The shipped model, trained by `claimdex train-flag` on the CheckThat! 2021-2B train debates.
+pub const DEFAULT_MODEL_JSON: &str = include_str!("flag_model.json");
+
+impl FlagModel {
+    /// The shipped model.
+    pub fn shipped() -> FlagModel {
+        FlagModel::from_json(DEFAULT_MODEL_JSON).expect("the shipped flag model is valid (tested)")
+    }
+
+    /// Reads and checks a model.
+    pub fn from_json(text: &str) -> Result<FlagModel> {
+        let m: FlagModel = serde_json::from_str(text).map_err(|e| Error::Model(format!("flag model: {e}")))?;
+        let n = FEATURES.len();
+        if m.features != FEATURES || m.mean.len() != n || m.std.len() != n || m.weights.len() != n {
+            return Err(Error::Model(format!("flag model: expected the {n} features {FEATURES:?}")));
+        }
+        Ok(m)
+    }
+
+    fn logit(&self, x: &[f32]) -> f32 {
+        self.bias
+            + x.iter().zip(&self.mean).zip(&self.std).zip(&self.weights).map(|(((x, m), s), w)| w * (x - m) / s.max(1e-6)).sum::<f32>()
+    }
+
+    /// The probability that a statement with these features repeats the hit's claim.
+    pub fn probability(&self, x: &[f32]) -> f32 {
+        1.0 / (1.0 + (-self.logit(x)).exp())
+    }
+
+    /// The features that pushed the decision most, strongest first.
+    pub fn reasons(&self, x: &[f32], n: usize) -> Vec<Reason> {
+        let mut r: Vec<Reason> = x
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Reason {
+                feature: FEATURES[i].to_string(),
+                value: *v,
+                weight: self.weights[i] * (v - self.mean[i]) / self.std[i].max(1e-6),
+            })
+            .collect();
+        r.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+        r.truncate(n);
+        r
+    }
+
+    /// Fits a model by L2-regularized logistic regression (full-batch gradient descent on
+    /// standardized features), then picks the `flagged` threshold that maximizes F1 and the
+    /// `suggested` threshold that maximizes F2 on the same data.
+    pub fn train(samples: &[(Vec<f32>, bool)], trained_on: &str) -> Result<FlagModel> {
+        let n = FEATURES.len();
+        if samples.is_empty() || !samples.iter().any(|s| s.1) || samples.iter().any(|s| s.0.len() != n) {
+            return Err(Error::InvalidRequest("training needs samples of both classes".into()));
+        }
+        let m = samples.len() as f64;
+        let mut mean = vec![0f64; n];
+        let mut var = vec![0f64; n];
+        for (x, _) in samples {
+            for k in 0..n {
+                mean[k] += x[k] as f64 / m;
+            }
+        }
+        for (x, _) in samples {
+            for k in 0..n {
+                var[k] += (x[k] as f64 - mean[k]).powi(2) / m;
+            }
+        }
+        let std: Vec<f64> = var.iter().map(|v| v.sqrt().max(1e-6)).collect();
+        let z: Vec<Vec<f64>> = samples.iter().map(|(x, _)| (0..n).map(|k| (x[k] as f64 - mean[k]) / std[k]).collect()).collect();
+        let y: Vec<f64> = samples.iter().map(|s| if s.1 { 1.0 } else { 0.0 }).collect();
+        let mut w = vec![0f64; n];
+        let prior = y.iter().sum::<f64>() / m;
+        let mut b = (prior / (1.0 - prior)).ln();
+        let lambda = 1e-3;
+        let (mut mw, mut vw, mut mb, mut vb) = (vec![0f64; n], vec![0f64; n], 0f64, 0f64);
+        let (lr, b1, b2) = (0.05, 0.9, 0.999);
+        for step in 1..=3000 {
+            let mut gw = vec![0f64; n];
+            let mut gb = 0f64;
+            for (zi, yi) in z.iter().zip(&y) {
+                let p = 1.0 / (1.0 + (-(b + zi.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>())).exp());
+                let d = p - yi;
+                gb += d / m;
+                for k in 0..n {
+                    gw[k] += d * zi[k] / m;
+                }
+            }
+            for k in 0..n {
+                gw[k] += lambda * w[k];
+                mw[k] = b1 * mw[k] + (1.0 - b1) * gw[k];
+                vw[k] = b2 * vw[k] + (1.0 - b2) * gw[k] * gw[k];
+                let (mh, vh) = (mw[k] / (1.0 - b1.powi(step)), vw[k] / (1.0 - b2.powi(step)));
+                w[k] -= lr * mh / (vh.sqrt() + 1e-8);
+            }
+            mb = b1 * mb + (1.0 - b1) * gb;
+            vb = b2 * vb + (1.0 - b2) * gb * gb;
+            b -= lr * (mb / (1.0 - b1.powi(step))) / ((vb / (1.0 - b2.powi(step))).sqrt() + 1e-8);
+        }
+        let mut model = FlagModel {
+            version: 1,
+            trained_on: trained_on.to_string(),
+            features: FEATURES.iter().map(|s| s.to_string()).collect(),
+            mean: mean.iter().map(|v| *v as f32).collect(),
+            std: std.iter().map(|v| *v as f32).collect(),
+            weights: w.iter().map(|v| *v as f32).collect(),
+            bias: b as f32,
+            flagged: 0.5,
+            suggested: 0.25,
+        };
+        let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
+        model.flagged = best_threshold(&scored, 1.0);
+        model.suggested = best_threshold(&scored, 2.0).min(model.flagged);
+        Ok(model)
+    }
+}
+
+/// The threshold that maximizes F-beta over scored samples.
+pub fn best_threshold(scored: &[(f32, bool)], beta: f32) -> f32 {
+    let mut s: Vec<(f32, bool)> = scored.to_vec();
+    s.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let total_pos = s.iter().filter(|x| x.1).count() as f32;
+    let (mut tp, mut best, mut best_t) = (0f32, -1f32, 1f32);
+    let b2 = beta * beta;
+    for (i, (p, l)) in s.iter().enumerate() {
+        if *l {
+            tp += 1.0;
+        }
+        if s.get(i + 1).is_some_and(|n| n.0 == *p) {
+            continue;
+        }
+        let prec = tp / (i + 1) as f32;
+        let rec = tp / total_pos.max(1.0);
+        let f = if prec + rec > 0.0 { (1.0 + b2) * prec * rec / (b2 * prec + rec) } else { 0.0 };
+        if f > best {
+            best = f;
+            best_t = *p;
+        }
+    }
+    best_t
+}
+
+/// Precision, recall and F1 of a decision.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Prf {
+    /// Statements flagged.
+    pub predicted: usize,
+    /// Of them, true repeats.
+    pub correct: usize,
+    /// Precision.
+    pub precision: f64,
+    /// Recall.
+    pub recall: f64,
+    /// F1.
+    pub f1: f64,
+}
+
+/// Precision/recall/F1 of `score >= threshold` against labels.
+pub fn prf(scored: &[(f32, bool)], threshold: f32) -> Prf {
+    let predicted = scored.iter().filter(|s| s.0 >= threshold).count();
+    let correct = scored.iter().filter(|s| s.0 >= threshold && s.1).count();
+    let pos = scored.iter().filter(|s| s.1).count();
+    let precision = if predicted > 0 { correct as f64 / predicted as f64 } else { 0.0 };
+    let recall = if pos > 0 { correct as f64 / pos as f64 } else { 0.0 };
+    let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+    Prf { predicted, correct, precision, recall, f1 }
+}
+
+/// Average precision of a ranking of all statements by score (ties broken pessimistically).
+pub fn average_precision(scored: &[(f32, bool)]) -> f64 {
+    let mut s: Vec<(f32, bool)> = scored.to_vec();
+    s.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    let pos = s.iter().filter(|x| x.1).count();
+    if pos == 0 {
+        return 0.0;
+    }
+    let mut tp = 0usize;
+    let mut sum = 0.0;
+    for (i, (_, l)) in s.iter().enumerate() {
+        if *l {
+            tp += 1;
+            sum += tp as f64 / (i + 1) as f64;
+        }
+    }
+    sum / pos as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_model_loads() {
+        let m = FlagModel::shipped();
+        assert!(m.flagged >= m.suggested);
+        assert_eq!(m.features.len(), FEATURES.len());
+    }
+
+    #[test]
+    fn training_separates_a_simple_signal() {
+        let mut samples = Vec::new();
+        for i in 0..400 {
+            let pos = i % 10 == 0;
+            let mut x = vec![0.0f32; FEATURES.len()];
+            x[0] = if pos { 0.8 } else { 0.3 } + (i % 7) as f32 * 0.01;
+            x[8] = (i % 5) as f32;
+            samples.push((x, pos));
+        }
+        let m = FlagModel::train(&samples, "test").unwrap();
+        assert!(m.weights[0] > 1.0, "{:?}", m.weights);
+        let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (m.probability(x), *l)).collect();
+        assert!(average_precision(&scored) > 0.99);
+        let p = prf(&scored, m.flagged);
+        assert!(p.f1 > 0.99, "{p:?}");
+        assert_eq!(m.reasons(&samples[0].0, 1)[0].feature, "fused");
+    }
+
+    #[test]
+    fn metrics_by_hand() {
+        let s = [(0.9, true), (0.8, false), (0.7, true), (0.1, false)];
+        assert!((average_precision(&s) - (1.0 + 2.0 / 3.0) / 2.0).abs() < 1e-12);
+        let p = prf(&s, 0.75);
+        assert_eq!((p.predicted, p.correct), (2, 1));
+        assert_eq!(p.recall, 0.5);
+        assert_eq!(best_threshold(&s, 1.0), 0.7);
+    }
+}
