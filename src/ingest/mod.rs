@@ -2,4 +2,5 @@
 //!
 //! Every reader yields `Result<Record>` items; an error names the file, the line and the field.
 
+pub mod claimreview;
 pub mod jsonl;
