@@ -4,6 +4,7 @@
 //! Files may be gzip-compressed (`.gz`); directories are walked recursively, in name order.
 
 pub mod checkthat;
+pub mod claimreview;
 pub mod jsonl;
 
 use std::fs::File;
