@@ -27,8 +27,18 @@ pub struct PartialDate {
 }
 
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 fn month_from_word(w: &str) -> Option<u8> {
@@ -113,7 +123,11 @@ impl PartialDate {
     /// The full date of a day number (days since 1970-01-01).
     pub fn from_days(days: i64) -> PartialDate {
         let (y, m, d) = civil_from_days(days);
-        PartialDate { year: y, month: Some(m), day: Some(d) }
+        PartialDate {
+            year: y,
+            month: Some(m),
+            day: Some(d),
+        }
     }
 
     /// Today's date (UTC).
@@ -143,14 +157,17 @@ impl PartialDate {
             let w = w.trim_end_matches(|c: char| !c.is_ascii_digit());
             let w = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
             let digits = w.trim_end_matches(['s', 't', 'n', 'd', 'r', 'h']);
-            if !digits.is_empty() && digits.len() <= 4 && digits.chars().all(|c| c.is_ascii_digit()) {
+            if !digits.is_empty() && digits.len() <= 4 && digits.chars().all(|c| c.is_ascii_digit())
+            {
                 digits.parse().ok()
             } else {
                 None
             }
         };
         for (i, w) in words.iter().enumerate() {
-            if let Some(m) = month_from_word(w.trim_matches(|c: char| !c.is_alphanumeric() && c != '.')) {
+            if let Some(m) =
+                month_from_word(w.trim_matches(|c: char| !c.is_alphanumeric() && c != '.'))
+            {
                 // Month Day, Year
                 let next = words.get(i + 1).and_then(|w| num(w));
                 let next2 = words.get(i + 2).and_then(|w| num(w));
@@ -189,26 +206,43 @@ impl PartialDate {
 fn parse_iso(t: &str) -> Result<Option<PartialDate>, DateError> {
     let head: String = t.chars().take(10).collect();
     let b = head.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(|c| c.is_ascii_digit()));
+    let digits = |r: std::ops::Range<usize>| {
+        r.clone()
+            .all(|i| b.get(i).is_some_and(|c| c.is_ascii_digit()))
+    };
     if !digits(0..4) || (b.len() > 4 && b[4] != b'-') {
         return Ok(None);
     }
     // The rest after the date part may only be a time.
-    let year: i32 = head[0..4].parse().map_err(|_| DateError("bad year".into()))?;
+    let year: i32 = head[0..4]
+        .parse()
+        .map_err(|_| DateError("bad year".into()))?;
     if b.len() == 4 {
-        return if t.len() == 4 { PartialDate::new(year, None, None).map(Some) } else { Ok(None) };
+        return if t.len() == 4 {
+            PartialDate::new(year, None, None).map(Some)
+        } else {
+            Ok(None)
+        };
     }
     if !digits(5..7) {
         return Ok(None);
     }
-    let month: u8 = head[5..7].parse().map_err(|_| DateError("bad month".into()))?;
+    let month: u8 = head[5..7]
+        .parse()
+        .map_err(|_| DateError("bad month".into()))?;
     if b.len() == 7 {
-        return if t.len() == 7 { PartialDate::new(year, Some(month), None).map(Some) } else { Ok(None) };
+        return if t.len() == 7 {
+            PartialDate::new(year, Some(month), None).map(Some)
+        } else {
+            Ok(None)
+        };
     }
     if b[7] != b'-' || !digits(8..10) {
         return Ok(None);
     }
-    let day: u8 = head[8..10].parse().map_err(|_| DateError("bad day".into()))?;
+    let day: u8 = head[8..10]
+        .parse()
+        .map_err(|_| DateError("bad day".into()))?;
     PartialDate::new(year, Some(month), Some(day)).map(Some)
 }
 
@@ -274,7 +308,9 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> String {
-        s.parse::<PartialDate>().map(|d| d.to_string()).unwrap_or_else(|e| format!("ERR {e}"))
+        s.parse::<PartialDate>()
+            .map(|d| d.to_string())
+            .unwrap_or_else(|e| format!("ERR {e}"))
     }
 
     #[test]
@@ -283,7 +319,10 @@ mod tests {
         assert_eq!(p("2021-12-05T10:11:12Z"), "2021-12-05");
         assert_eq!(p("2021-12"), "2021-12");
         assert_eq!(p("2021"), "2021");
-        assert_eq!(p("stated on October 22, 2019 in a campaign mailer.:"), "2019-10-22");
+        assert_eq!(
+            p("stated on October 22, 2019 in a campaign mailer.:"),
+            "2019-10-22"
+        );
         assert_eq!(p("December 5, 2021"), "2021-12-05");
         assert_eq!(p("Dec. 5, 2021"), "2021-12-05");
         assert_eq!(p("Sept. 13, 2021"), "2021-09-13");

@@ -15,4 +15,6 @@ pub mod model;
 
 pub use date::PartialDate;
 pub use error::{Error, Result};
-pub use model::{Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict};
+pub use model::{
+    Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict,
+};

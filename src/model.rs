@@ -196,7 +196,8 @@ impl Rating {
             || has("research in progress")
         {
             Rating::Unproven
-        } else if l == "true" || has("correct") || has("accurate") || has("geppetto") || l == "yes" {
+        } else if l == "true" || has("correct") || has("accurate") || has("geppetto") || l == "yes"
+        {
             Rating::True
         } else if has("false") || has("inaccurate") {
             Rating::False

@@ -64,7 +64,12 @@ pub(crate) fn find_spans(text: &str) -> Vec<Span> {
             }
             Some((open, start, cl)) => {
                 if c == cl {
-                    spans.push(Span { open, start, end: i, close: after });
+                    spans.push(Span {
+                        open,
+                        start,
+                        end: i,
+                        close: after,
+                    });
                     cur = None;
                 } else if c == '“' && cl == '”' {
                     // Unbalanced: a new quote opens before the old one closed. Keep the new one.
@@ -75,20 +80,33 @@ pub(crate) fn find_spans(text: &str) -> Vec<Span> {
         prev = Some(c);
     }
     if let Some((open, start, _)) = cur {
-        spans.push(Span { open, start, end: text.len(), close: text.len() });
+        spans.push(Span {
+            open,
+            start,
+            end: text.len(),
+            close: text.len(),
+        });
     }
     spans
 }
 
 /// True when a quotation is a statement rather than a scare quote or a title.
 pub(crate) fn is_statement(inner: &str) -> bool {
-    let words: Vec<&str> =
-        inner.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).collect();
+    let words: Vec<&str> = inner
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect();
     let t = inner.trim_end_matches(|c: char| c.is_whitespace() || "’'\")]".contains(c));
     let ends = t.ends_with(['.', '!', '?', '…']);
-    let long: Vec<&&str> = words.iter().filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 4).collect();
+    let long: Vec<&&str> = words
+        .iter()
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 4)
+        .collect();
     let title_case = long.len() >= 2
-        && long.iter().all(|w| w.trim_start_matches(|c: char| !c.is_alphanumeric()).starts_with(char::is_uppercase));
+        && long.iter().all(|w| {
+            w.trim_start_matches(|c: char| !c.is_alphanumeric())
+                .starts_with(char::is_uppercase)
+        });
     if title_case && !ends {
         return false;
     }
@@ -97,73 +115,495 @@ pub(crate) fn is_statement(inner: &str) -> bool {
 
 /// The verbs that attribute a quote.
 const VERBS: &[&str] = &[
-    "said", "says", "say", "told", "tells", "declared", "declares", "added", "adds", "stated", "states", "wrote",
-    "writes", "reported", "reports", "claimed", "claims", "tweeted", "tweets", "noted", "notes", "vowed", "insisted",
-    "insists", "explained", "argued", "argues", "warned", "warns", "asked", "asks", "posted", "responded",
+    "said",
+    "says",
+    "say",
+    "told",
+    "tells",
+    "declared",
+    "declares",
+    "added",
+    "adds",
+    "stated",
+    "states",
+    "wrote",
+    "writes",
+    "reported",
+    "reports",
+    "claimed",
+    "claims",
+    "tweeted",
+    "tweets",
+    "noted",
+    "notes",
+    "vowed",
+    "insisted",
+    "insists",
+    "explained",
+    "argued",
+    "argues",
+    "warned",
+    "warns",
+    "asked",
+    "asks",
+    "posted",
+    "responded",
 ];
 /// Adverbs that may sit between a speaker and the verb ("Mujahid, however, later told").
 const ADVERBS: &[&str] = &[
-    "however", "later", "also", "then", "again", "previously", "recently", "once", "repeatedly", "has", "had",
-    "have", "earlier", "further", "publicly", "separately", "similarly", "first", "last", "once", "subsequently",
-    "additionally", "still", "often", "has", "even", "then", "had", "ultimately", "simply",
+    "however",
+    "later",
+    "also",
+    "then",
+    "again",
+    "previously",
+    "recently",
+    "once",
+    "repeatedly",
+    "has",
+    "had",
+    "have",
+    "earlier",
+    "further",
+    "publicly",
+    "separately",
+    "similarly",
+    "first",
+    "last",
+    "once",
+    "subsequently",
+    "additionally",
+    "still",
+    "often",
+    "has",
+    "even",
+    "then",
+    "had",
+    "ultimately",
+    "simply",
 ];
 /// Words that end a role before a name ("Taliban spokesperson Zabihullah Mujahid").
 const ROLE_NOUNS: &[&str] = &[
-    "spokesperson", "spokesman", "spokeswoman", "president", "minister", "senator", "representative", "governor",
-    "mayor", "secretary", "director", "chief", "official", "officials", "negotiator", "commissioner", "chairman",
-    "chairwoman", "chair", "leader", "ceo", "founder", "professor", "economist", "analyst", "researcher",
-    "lawmaker", "candidate", "adviser", "advisor", "ambassador", "general", "judge", "attorney", "reporter",
-    "expert", "doctor", "manager", "head", "member", "congressman", "congresswoman", "speaker", "strategist",
-    "executive", "author", "writer", "editor", "activist", "host", "commentator", "sheriff", "deputy", "scientist",
-    "epidemiologist", "officer", "coordinator", "nominee", "administrator", "superintendent", "councilman",
-    "councilwoman", "delegate", "historian", "physician", "lawyer", "mp", "minister", "premier", "chancellor",
-    "aide", "staffer", "consultant", "pollster", "investigator", "inspector", "prosecutor",
+    "spokesperson",
+    "spokesman",
+    "spokeswoman",
+    "president",
+    "minister",
+    "senator",
+    "representative",
+    "governor",
+    "mayor",
+    "secretary",
+    "director",
+    "chief",
+    "official",
+    "officials",
+    "negotiator",
+    "commissioner",
+    "chairman",
+    "chairwoman",
+    "chair",
+    "leader",
+    "ceo",
+    "founder",
+    "professor",
+    "economist",
+    "analyst",
+    "researcher",
+    "lawmaker",
+    "candidate",
+    "adviser",
+    "advisor",
+    "ambassador",
+    "general",
+    "judge",
+    "attorney",
+    "reporter",
+    "expert",
+    "doctor",
+    "manager",
+    "head",
+    "member",
+    "congressman",
+    "congresswoman",
+    "speaker",
+    "strategist",
+    "executive",
+    "author",
+    "writer",
+    "editor",
+    "activist",
+    "host",
+    "commentator",
+    "sheriff",
+    "deputy",
+    "scientist",
+    "epidemiologist",
+    "officer",
+    "coordinator",
+    "nominee",
+    "administrator",
+    "superintendent",
+    "councilman",
+    "councilwoman",
+    "delegate",
+    "historian",
+    "physician",
+    "lawyer",
+    "mp",
+    "minister",
+    "premier",
+    "chancellor",
+    "aide",
+    "staffer",
+    "engineer",
+    "ornithologist",
+    "biologist",
+    "economist",
+    "nurse",
+    "consultant",
+    "pollster",
+    "investigator",
+    "inspector",
+    "prosecutor",
 ];
 /// Lowercase words allowed inside a role before a name.
-const ROLE_FILLERS: &[&str] = &["and", "former", "deputy", "senior", "top", "acting", "press", "campaign", "state", "of", "interim"];
+const ROLE_FILLERS: &[&str] = &[
+    "and",
+    "former",
+    "deputy",
+    "senior",
+    "top",
+    "acting",
+    "press",
+    "campaign",
+    "state",
+    "of",
+    "interim",
+    "council",
+    "city",
+    "county",
+    "board",
+    "school",
+    "transportation",
+    "communications",
+];
 /// Titles that may open a name; they move to the role ("Sen. John Smith").
 const TITLES: &[&str] = &[
-    "president", "sen", "senator", "rep", "representative", "gov", "governor", "mayor", "former", "vice", "prime",
-    "minister", "secretary", "dr", "mr", "mrs", "ms", "gen", "general", "judge", "justice", "chief", "speaker",
-    "sheriff", "commissioner", "lt", "col", "prof", "professor", "rev", "ambassador", "chairman", "councilman",
-    "councilwoman", "congressman", "congresswoman", "del", "delegate", "sheikh", "president-elect", "pope",
-    "king", "queen", "prince", "attorney", "u.s", "state", "labour", "conservative", "democratic", "republican",
-    "mp", "premier", "chancellor", "health", "foreign", "defense", "defence", "interior",
+    "president",
+    "sen",
+    "senator",
+    "rep",
+    "representative",
+    "gov",
+    "governor",
+    "mayor",
+    "former",
+    "vice",
+    "prime",
+    "minister",
+    "secretary",
+    "dr",
+    "mr",
+    "mrs",
+    "ms",
+    "gen",
+    "general",
+    "judge",
+    "justice",
+    "chief",
+    "speaker",
+    "sheriff",
+    "commissioner",
+    "lt",
+    "col",
+    "prof",
+    "professor",
+    "rev",
+    "ambassador",
+    "chairman",
+    "councilman",
+    "councilwoman",
+    "congressman",
+    "congresswoman",
+    "del",
+    "delegate",
+    "sheikh",
+    "president-elect",
+    "pope",
+    "king",
+    "queen",
+    "prince",
+    "attorney",
+    "u.s",
+    "state",
+    "labour",
+    "conservative",
+    "democratic",
+    "republican",
+    "mp",
+    "premier",
+    "chancellor",
+    "health",
+    "foreign",
+    "defense",
+    "defence",
+    "interior",
 ];
 /// Capitalised words that open a sentence and are not part of a name.
 const STARTERS: &[&str] = &[
-    "the", "on", "in", "but", "and", "however", "indeed", "after", "when", "as", "a", "an", "this", "that", "it",
-    "then", "also", "so", "yet", "meanwhile", "at", "by", "for", "from", "with", "while", "during", "since",
-    "although", "though", "if", "according", "last", "earlier", "later", "now", "here", "there", "his", "her",
-    "their", "our", "its", "we", "i", "he", "she", "they", "you", "these", "those", "some", "many", "most", "all",
-    "both", "other", "former", "new", "like", "what", "why", "how", "where", "who", "one", "two", "to", "no",
-    "not", "yes", "of", "or", "before", "because", "instead", "still", "even", "just", "only", "over", "under",
-    "about", "among", "into", "until",
+    "the",
+    "on",
+    "in",
+    "but",
+    "and",
+    "however",
+    "indeed",
+    "after",
+    "when",
+    "as",
+    "a",
+    "an",
+    "this",
+    "that",
+    "it",
+    "then",
+    "also",
+    "so",
+    "yet",
+    "meanwhile",
+    "at",
+    "by",
+    "for",
+    "from",
+    "with",
+    "while",
+    "during",
+    "since",
+    "although",
+    "though",
+    "if",
+    "according",
+    "last",
+    "earlier",
+    "later",
+    "now",
+    "here",
+    "there",
+    "his",
+    "her",
+    "their",
+    "our",
+    "its",
+    "we",
+    "i",
+    "he",
+    "she",
+    "they",
+    "you",
+    "these",
+    "those",
+    "some",
+    "many",
+    "most",
+    "all",
+    "both",
+    "other",
+    "former",
+    "new",
+    "like",
+    "what",
+    "why",
+    "how",
+    "where",
+    "who",
+    "one",
+    "two",
+    "to",
+    "no",
+    "not",
+    "yes",
+    "of",
+    "or",
+    "before",
+    "because",
+    "instead",
+    "still",
+    "even",
+    "just",
+    "only",
+    "over",
+    "under",
+    "about",
+    "among",
+    "into",
+    "until",
 ];
 /// Words that make a capitalised run an organisation rather than a person.
 const ORG_WORDS: &[&str] = &[
-    "watch", "office", "ministry", "department", "council", "news", "nations", "center", "centre", "times",
-    "post", "party", "committee", "association", "organization", "organisation", "university", "institute",
-    "agency", "house", "group", "foundation", "commission", "fund", "bank", "union", "court", "congress",
-    "senate", "forces", "force", "army", "police", "government", "republic", "states", "kingdom", "emirate",
-    "network", "press", "service", "services", "company", "corporation", "inc", "ltd", "board", "bureau",
-    "administration", "project", "network", "journal", "tribune", "herald", "review", "magazine", "radio",
-    "television", "tv", "report", "analyses", "affairs", "security", "rights", "health", "international",
-    "global", "national", "federal", "county", "city", "school", "college", "church", "club", "facebook",
-    "twitter", "instagram", "youtube", "tiktok", "google", "politifact", "reuters", "afp", "media", "daily",
-    "weekly", "gazette", "hospital", "clinic", "program", "programme", "act", "bill", "law", "amendment",
-    "street", "avenue", "road", "district", "province", "river", "island", "islands", "mountains", "war",
-    "day", "week", "year", "museum", "library", "prize", "award", "census", "survey", "index", "system",
+    "watch",
+    "office",
+    "ministry",
+    "department",
+    "council",
+    "news",
+    "nations",
+    "center",
+    "centre",
+    "times",
+    "post",
+    "party",
+    "committee",
+    "association",
+    "organization",
+    "organisation",
+    "university",
+    "institute",
+    "agency",
+    "house",
+    "group",
+    "foundation",
+    "commission",
+    "fund",
+    "bank",
+    "union",
+    "court",
+    "congress",
+    "senate",
+    "forces",
+    "force",
+    "army",
+    "police",
+    "government",
+    "republic",
+    "states",
+    "kingdom",
+    "emirate",
+    "network",
+    "press",
+    "service",
+    "services",
+    "company",
+    "corporation",
+    "inc",
+    "ltd",
+    "board",
+    "bureau",
+    "administration",
+    "project",
+    "network",
+    "journal",
+    "tribune",
+    "herald",
+    "review",
+    "magazine",
+    "radio",
+    "television",
+    "tv",
+    "report",
+    "analyses",
+    "affairs",
+    "security",
+    "rights",
+    "health",
+    "international",
+    "global",
+    "national",
+    "federal",
+    "county",
+    "city",
+    "school",
+    "college",
+    "church",
+    "club",
+    "facebook",
+    "twitter",
+    "instagram",
+    "youtube",
+    "tiktok",
+    "google",
+    "politifact",
+    "reuters",
+    "afp",
+    "media",
+    "daily",
+    "weekly",
+    "gazette",
+    "hospital",
+    "clinic",
+    "program",
+    "programme",
+    "act",
+    "bill",
+    "law",
+    "amendment",
+    "street",
+    "avenue",
+    "road",
+    "district",
+    "province",
+    "river",
+    "island",
+    "islands",
+    "mountains",
+    "war",
+    "day",
+    "week",
+    "year",
+    "museum",
+    "library",
+    "prize",
+    "award",
+    "census",
+    "survey",
+    "index",
+    "system",
 ];
 const MONTHS: &[&str] = &[
-    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
-const WEEKDAYS: &[&str] = &["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
 /// Connectors allowed inside a capitalised name ("Center for Global Analyses", "bin Laden").
-const CONNECTORS: &[&str] = &["of", "for", "al", "bin", "de", "van", "von", "der", "la", "du", "del", "da", "y", "on"];
+const CONNECTORS: &[&str] = &[
+    "of", "for", "al", "bin", "de", "van", "von", "der", "la", "du", "del", "da", "y", "on",
+];
+/// Lowercase particles that may sit inside a person's name ("Osama bin Laden").
+const PARTICLES: &[&str] = &[
+    "al", "bin", "de", "van", "von", "der", "la", "du", "del", "da", "y",
+];
 /// Nouns that "the ___ said" may refer to, whose issuer is named elsewhere.
-const DOCUMENTS: &[&str] = &["statement", "report", "letter", "release", "memo", "declaration", "communique", "post", "ad", "mailer", "tweet"];
+const DOCUMENTS: &[&str] = &[
+    "statement",
+    "report",
+    "letter",
+    "release",
+    "memo",
+    "declaration",
+    "communique",
+    "post",
+    "ad",
+    "mailer",
+    "tweet",
+];
 
 fn lower_in(word: &str, list: &[&str]) -> bool {
     let w = word.to_lowercase();
@@ -173,8 +613,13 @@ fn lower_in(word: &str, list: &[&str]) -> bool {
 /// A token without surrounding punctuation and without a possessive `’s`.
 fn core(tok: &str) -> &str {
     let t = tok.trim_matches(|c: char| !c.is_alphanumeric());
-    let t = t.strip_suffix("’s").or_else(|| t.strip_suffix("'s")).unwrap_or(t);
-    t.strip_suffix('’').or_else(|| t.strip_suffix('\'')).unwrap_or(t)
+    let t = t
+        .strip_suffix("’s")
+        .or_else(|| t.strip_suffix("'s"))
+        .unwrap_or(t);
+    t.strip_suffix('’')
+        .or_else(|| t.strip_suffix('\''))
+        .unwrap_or(t)
 }
 
 fn is_cap(tok: &str) -> bool {
@@ -183,7 +628,8 @@ fn is_cap(tok: &str) -> bool {
 
 /// True when a token ends a clause (`Smith,` `office:`).
 fn ends_clause(tok: &str) -> bool {
-    tok.trim_end_matches(['”', '’', '"', '\'', ')']).ends_with([',', ';', ':', '(', '—', '–'])
+    tok.trim_end_matches(['”', '’', '"', '\'', ')'])
+        .ends_with([',', ';', ':', '(', '—', '–'])
 }
 
 fn is_verb(tok: &str) -> bool {
@@ -198,9 +644,15 @@ fn is_acronym(w: &str) -> bool {
 /// How a quote was attributed before names are resolved.
 #[derive(Debug, Clone)]
 enum Attr {
-    Name { name: String, role: Option<String>, pattern: &'static str },
+    Name {
+        name: String,
+        role: Option<String>,
+        pattern: &'static str,
+    },
     Pronoun,
-    Document { noun: String },
+    Document {
+        noun: String,
+    },
 }
 
 /// A quotation found in a paragraph, attributed and resolved.
@@ -252,7 +704,12 @@ fn mask(text: &str, spans: &[Span]) -> String {
     let mut b = text.as_bytes().to_vec();
     for s in spans {
         let inner = &text[s.start..s.end];
-        let keep = inner.trim_end().char_indices().last().filter(|(_, c)| ".?!".contains(*c)).map(|(i, _)| s.start + i);
+        let keep = inner
+            .trim_end()
+            .char_indices()
+            .last()
+            .filter(|(_, c)| ".?!".contains(*c))
+            .map(|(i, _)| s.start + i);
         for (k, x) in b.iter_mut().enumerate().take(s.end).skip(s.start) {
             if Some(k) != keep {
                 *x = b' ';
@@ -265,9 +722,10 @@ fn mask(text: &str, spans: &[Span]) -> String {
 
 /// Abbreviations after which a period does not end a sentence.
 const ABBREVIATIONS: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "sen", "rep", "gov", "gen", "lt", "col", "st", "jr", "sr", "prof", "rev", "no", "vs",
-    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "inc", "ltd", "co",
-    "corp", "dept", "est", "approx", "fig", "del", "ft", "mt", "pres", "e.g", "i.e", "etc",
+    "mr", "mrs", "ms", "dr", "sen", "rep", "gov", "gen", "lt", "col", "st", "jr", "sr", "prof",
+    "rev", "no", "vs", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
+    "nov", "dec", "inc", "ltd", "co", "corp", "dept", "est", "approx", "fig", "del", "ft", "mt",
+    "pres", "e.g", "i.e", "etc",
 ];
 
 /// Start offsets of the sentences in a masked paragraph (always begins with 0).
@@ -279,7 +737,9 @@ fn sentence_starts(masked: &str) -> Vec<usize> {
             continue;
         }
         if c == '.' {
-            let word_start = masked[..i].rfind(|ch: char| ch.is_whitespace() || ch == '(').map_or(0, |k| k + 1);
+            let word_start = masked[..i]
+                .rfind(|ch: char| ch.is_whitespace() || ch == '(')
+                .map_or(0, |k| k + 1);
             let word = &masked[word_start..i];
             let bare = word.trim_start_matches(|ch: char| !ch.is_alphanumeric());
             if bare.chars().count() == 1 && bare.starts_with(char::is_uppercase)
@@ -290,7 +750,12 @@ fn sentence_starts(masked: &str) -> Vec<usize> {
             }
         }
         let mut k = i + 1;
-        while k < b.len() && matches!(masked[k..].chars().next(), Some('”' | '’' | '"' | '\'' | ')' | '»')) {
+        while k < b.len()
+            && matches!(
+                masked[k..].chars().next(),
+                Some('”' | '’' | '"' | '\'' | ')' | '»')
+            )
+        {
             k += masked[k..].chars().next().map_or(1, char::len_utf8);
         }
         let rest = &masked[k..];
@@ -298,7 +763,9 @@ fn sentence_starts(masked: &str) -> Vec<usize> {
         if trimmed.len() == rest.len() || trimmed.is_empty() {
             continue;
         }
-        if trimmed.starts_with(|ch: char| ch.is_uppercase() || ch.is_ascii_digit() || "“\"‘(«".contains(ch)) {
+        if trimmed.starts_with(|ch: char| {
+            ch.is_uppercase() || ch.is_ascii_digit() || "“\"‘(«".contains(ch)
+        }) {
             starts.push(masked.len() - trimmed.len());
         }
     }
@@ -347,26 +814,36 @@ fn ends_possessive(tok: &str) -> bool {
 
 fn ends_sentence(tok: &str) -> bool {
     let t = tok.trim_end_matches(['”', '’', '"', ')']);
-    (t.ends_with(['!', '?']) || t.ends_with('.')) && !core(tok).contains('.') && !lower_in(core(tok), ABBREVIATIONS)
+    (t.ends_with(['!', '?']) || t.ends_with('.'))
+        && !core(tok).contains('.')
+        && !lower_in(core(tok), ABBREVIATIONS)
         && !(core(tok).chars().count() == 1)
 }
 
 /// Splits a run's words into title words (moved to the role) and the name proper, dropping
 /// sentence starters. None when nothing name-like is left.
 fn split_title(words: &[&str]) -> Option<(Vec<String>, Vec<String>)> {
-    let mut w: Vec<&str> = words.iter().map(|t| core(t)).filter(|t| !t.is_empty()).collect();
+    let mut w: Vec<&str> = words
+        .iter()
+        .map(|t| core(t))
+        .filter(|t| !t.is_empty())
+        .collect();
     while w.len() > 1 && lower_in(w[0], STARTERS) {
         w.remove(0);
     }
     // A lone starter is no name ("The", "In").
-    if w.len() == 1 && (lower_in(w[0], STARTERS) || lower_in(w[0], MONTHS) || lower_in(w[0], WEEKDAYS)) {
+    if w.len() == 1
+        && (lower_in(w[0], STARTERS) || lower_in(w[0], MONTHS) || lower_in(w[0], WEEKDAYS))
+    {
         return None;
     }
     let mut titles = Vec::new();
     while w.len() > 1 && (lower_in(w[0].trim_end_matches('.'), TITLES)) {
         titles.push(w.remove(0).to_string());
     }
-    if w.iter().any(|t| lower_in(t, MONTHS) && w.len() <= 2) || w.iter().all(|t| t.chars().all(|c| c.is_ascii_digit())) {
+    if w.iter().any(|t| lower_in(t, MONTHS) && w.len() <= 2)
+        || w.iter().all(|t| t.chars().all(|c| c.is_ascii_digit()))
+    {
         return None;
     }
     Some((titles, w.into_iter().map(str::to_string).collect()))
@@ -382,7 +859,15 @@ fn looks_like_person(name: &[String]) -> bool {
                 && !lower_in(w, WEEKDAYS)
                 && !(is_acronym(w) && w.len() > 1)
                 && !w.chars().any(|c| c.is_ascii_digit())
-                && (w.starts_with(char::is_uppercase) || lower_in(w, CONNECTORS))
+                && !lower_in(w, STARTERS)
+                && !lower_in(
+                    w,
+                    &[
+                        "did", "does", "do", "is", "are", "was", "were", "will", "has", "have",
+                        "can", "be",
+                    ],
+                )
+                && (w.starts_with(char::is_uppercase) || lower_in(w, PARTICLES))
         })
 }
 
@@ -395,8 +880,13 @@ fn role_like(s: &str) -> bool {
     }
     let first = s.split_whitespace().next().unwrap_or("");
     let lower_first = first.to_lowercase();
-    s.starts_with(char::is_lowercase) && !lower_in(core(first), VERBS) && !["who", "which", "that", "he", "she", "they", "it", "but", "and", "however", "later", "also"].contains(&lower_first.as_str())
-        || ["the", "a", "an"].contains(&lower_first.as_str()) && s.split_whitespace().nth(1).is_some_and(|w| is_cap(w) || lower_in(core(w), ROLE_NOUNS) || lower_in(core(w), ROLE_FILLERS))
+    let stop = [
+        "who", "which", "that", "he", "she", "they", "it", "but", "and", "however", "later",
+        "also", "whose", "where", "when", "in", "on", "at", "after", "before",
+    ];
+    (s.starts_with(char::is_lowercase)
+        && !lower_in(core(first), VERBS)
+        && !stop.contains(&lower_first.as_str()))
         || s.split_whitespace().any(|w| lower_in(core(w), ROLE_NOUNS))
 }
 
@@ -409,7 +899,10 @@ fn role_before(toks: &[&str], at: usize) -> Option<String> {
             break;
         }
         let c = core(t);
-        if lower_in(c, ROLE_NOUNS) || lower_in(c, ROLE_FILLERS) || (is_cap(t) && !lower_in(c, STARTERS)) {
+        if lower_in(c, ROLE_NOUNS)
+            || lower_in(c, ROLE_FILLERS)
+            || (is_cap(t) && !lower_in(c, STARTERS))
+        {
             i -= 1;
         } else {
             break;
@@ -444,7 +937,10 @@ fn leading_name(s: &str) -> Option<(String, Option<String>)> {
     // Only role words may come before the name.
     if toks[..start].iter().any(|t| {
         let c = core(t);
-        !(lower_in(c, ROLE_NOUNS) || lower_in(c, ROLE_FILLERS) || lower_in(c, &["the", "a", "an"]) || is_cap(t))
+        !(lower_in(c, ROLE_NOUNS)
+            || lower_in(c, ROLE_FILLERS)
+            || lower_in(c, &["the", "a", "an"])
+            || is_cap(t))
     }) {
         return None;
     }
@@ -456,7 +952,18 @@ fn name_from_run(toks: &[&str], start: usize, end: usize) -> Option<(String, Opt
     if name.is_empty() || name.len() > 8 {
         return None;
     }
-    if name.len() == 1 && (lower_in(&name[0], STARTERS) || lower_in(&name[0], MONTHS) || lower_in(&name[0], WEEKDAYS)) {
+    if name.len() == 1
+        && (lower_in(&name[0], STARTERS)
+            || lower_in(&name[0], MONTHS)
+            || lower_in(&name[0], WEEKDAYS))
+    {
+        return None;
+    }
+    // "a Sept. 27 Facebook post": a date, not a name.
+    if toks[start..end]
+        .first()
+        .is_some_and(|t| month_number(t).is_some())
+    {
         return None;
     }
     let mut role = role_before(toks, start);
@@ -472,9 +979,18 @@ fn name_from_run(toks: &[&str], start: usize, end: usize) -> Option<(String, Opt
 
 /// "the statement", "a joint statement", "the report": the document's noun.
 fn document_noun(subject: &str) -> Option<String> {
-    let words: Vec<String> = subject.split_whitespace().map(|w| core(w).to_lowercase()).collect();
+    let words: Vec<String> = subject
+        .split_whitespace()
+        .map(|w| core(w).to_lowercase())
+        .collect();
     let last = words.last()?;
-    if words.len() <= 4 && DOCUMENTS.contains(&last.as_str()) && words.iter().take(1).all(|w| ["the", "a", "an", "that", "this", "its", "their"].contains(&w.as_str())) {
+    if words.len() <= 4
+        && DOCUMENTS.contains(&last.as_str())
+        && words
+            .iter()
+            .take(1)
+            .all(|w| ["the", "a", "an", "that", "this", "its", "their"].contains(&w.as_str()))
+    {
         return Some(last.clone());
     }
     None
@@ -505,7 +1021,15 @@ fn subject_attr(pre: &str, pattern: &'static str) -> Option<Attr> {
     if pronoun(last) && core(last).len() == last.trim_end_matches(',').len() {
         return Some(Attr::Pronoun);
     }
-    let tail: String = s.split_whitespace().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" ");
+    let tail: String = s
+        .split_whitespace()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join(" ");
     for n in (1..=4).rev() {
         let words: Vec<&str> = tail.split_whitespace().collect();
         if words.len() >= n {
@@ -514,26 +1038,77 @@ fn subject_attr(pre: &str, pattern: &'static str) -> Option<Attr> {
             }
         }
     }
+    let mut s = s;
+    if ends_comma {
+        // "The Royal College of Nursing, which represents nurses, told": drop the relative clause.
+        if let Some(lc) = s.rfind(',') {
+            let first = s[lc + 1..]
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_lowercase();
+            if ["who", "which", "whose", "where"].contains(&first.as_str()) {
+                s = s[..lc].trim_end();
+            }
+        }
+    }
     if ends_comma {
         if let Some(lc) = s.rfind(',') {
             let role = s[lc + 1..].trim();
             if role_like(role) {
                 if let Some((name, _)) = trailing_name(&s[..lc]) {
-                    return Some(Attr::Name { name, role: Some(role.to_string()), pattern });
+                    return Some(Attr::Name {
+                        name,
+                        role: Some(role.to_string()),
+                        pattern,
+                    });
                 }
             }
         }
     }
     // "Smith and Jones said": two people, no single speaker.
     let toks: Vec<&str> = s.split_whitespace().collect();
-    if toks.len() >= 3 && toks.iter().rev().skip(1).take(4).any(|t| *t == "and") && cap_runs(&toks).len() >= 2 {
+    if toks.len() >= 3
+        && toks.iter().rev().skip(1).take(4).any(|t| *t == "and")
+        && cap_runs(&toks).len() >= 2
+    {
         let runs = cap_runs(&toks);
         let (a, _) = runs[runs.len() - 1];
         if a >= 2 && toks[a - 1] == "and" {
             return None;
         }
     }
-    trailing_name(s).map(|(name, role)| Attr::Name { name, role, pattern })
+    let (name, role) = trailing_name(s)?;
+    // "a spokesperson for Ms Roe said": the name is the object of a preposition, not the speaker;
+    // the speaker is the whole phrase.
+    let name_start = cap_runs(&toks).last().map_or(0, |r| r.0);
+    if let Some(prep) = name_start.checked_sub(1).map(|i| toks[i]) {
+        if lower_in(prep, &["for", "of", "to", "from", "with", "at", "by"]) && !ends_clause(prep) {
+            let start = toks[..name_start - 1]
+                .iter()
+                .rposition(|t| ends_clause(t) || ends_sentence(t))
+                .map_or(0, |i| i + 1);
+            let phrase = toks[start..].join(" ");
+            if toks[start..].len() <= 8
+                && phrase
+                    .split_whitespace()
+                    .next()
+                    .is_some_and(|w| lower_in(w, &["a", "an", "the"]))
+            {
+                return Some(Attr::Name {
+                    name: phrase,
+                    role: None,
+                    pattern,
+                });
+            }
+            return None;
+        }
+    }
+    Some(Attr::Name {
+        name,
+        role,
+        pattern,
+    })
 }
 
 /// Attribution from the rest of the sentence after the quote.
@@ -541,11 +1116,19 @@ fn parse_after(after: &str) -> Option<Attr> {
     let a = after.trim_start_matches(|c: char| c.is_whitespace() || ",;:—–-".contains(c));
     let toks: Vec<&str> = a.split_whitespace().take(30).collect();
     let first = *toks.first()?;
-    if first.to_lowercase() == "according" && toks.get(1).is_some_and(|t| t.to_lowercase().starts_with("to")) {
+    if first.to_lowercase() == "according"
+        && toks
+            .get(1)
+            .is_some_and(|t| t.to_lowercase().starts_with("to"))
+    {
         let rest = a.splitn(3, char::is_whitespace).nth(2).unwrap_or("");
         let phrase = rest.split([',', ';']).next().unwrap_or("");
         let phrase = phrase.trim_end_matches(['.', ' ']);
-        return leading_name(phrase).map(|(name, role)| Attr::Name { name, role, pattern: "according to" });
+        return leading_name(phrase).map(|(name, role)| Attr::Name {
+            name,
+            role,
+            pattern: "according to",
+        });
     }
     if ends_clause(first) && !is_verb(first) {
         return None;
@@ -567,15 +1150,26 @@ fn parse_after(after: &str) -> Option<Attr> {
         }
         if let Some((name, role)) = leading_name(seg0) {
             let role = role.or_else(|| {
-                segs.get(1).map(|r| r.trim().trim_end_matches('.')).filter(|r| role_like(r)).map(str::to_string)
+                segs.get(1)
+                    .map(|r| r.trim().trim_end_matches('.'))
+                    .filter(|r| role_like(r))
+                    .map(str::to_string)
             });
-            return Some(Attr::Name { name, role, pattern: "said X" });
+            return Some(Attr::Name {
+                name,
+                role,
+                pattern: "said X",
+            });
         }
         // "said the group's director, Jane Doe."
         if let Some(seg1) = segs.get(1) {
             if role_like(seg0) {
                 if let Some((name, _)) = leading_name(seg1.trim().trim_end_matches('.')) {
-                    return Some(Attr::Name { name, role: Some(seg0.to_string()), pattern: "said X" });
+                    return Some(Attr::Name {
+                        name,
+                        role: Some(seg0.to_string()),
+                        pattern: "said X",
+                    });
                 }
             }
         }
@@ -598,7 +1192,11 @@ fn parse_after(after: &str) -> Option<Attr> {
         pos = at + t.len();
     }
     let _ = verb_at;
-    let pattern = if core(toks[vi]).eq_ignore_ascii_case("told") { "told" } else { "X said" };
+    let pattern = if core(toks[vi]).eq_ignore_ascii_case("told") {
+        "told"
+    } else {
+        "X said"
+    };
     subject_attr(&a[..idx], pattern)
 }
 
@@ -613,7 +1211,11 @@ fn parse_before(before: &str) -> Option<Attr> {
         let rest = &b[p + "according to ".len()..];
         if let Some(comma) = rest.find(',') {
             if rest[comma + 1..].trim().is_empty() {
-                return leading_name(&rest[..comma]).map(|(name, role)| Attr::Name { name, role, pattern: "according to" });
+                return leading_name(&rest[..comma]).map(|(name, role)| Attr::Name {
+                    name,
+                    role,
+                    pattern: "according to",
+                });
             }
         }
     }
@@ -638,11 +1240,17 @@ fn parse_before(before: &str) -> Option<Attr> {
         return None;
     }
     let told = core(verb).eq_ignore_ascii_case("told") || core(verb).eq_ignore_ascii_case("tells");
-    if !told && gap.first().is_some_and(|t| is_cap(t) && !lower_in(core(t), &["In", "On"])) && gap.len() > 1 {
+    if !told
+        && gap
+            .first()
+            .is_some_and(|t| is_cap(t) && !lower_in(core(t), &["In", "On"]))
+        && gap.len() > 1
+    {
         // "said Smith: “…”" is rare; a capitalised word after "said" is more often a new clause.
     }
     let pre = &b[..verb_at];
-    let statement = lower[..verb_at].contains("in a statement") || lower[verb_at..].contains("in a statement");
+    let statement =
+        lower[..verb_at].contains("in a statement") || lower[verb_at..].contains("in a statement");
     let pattern = if told {
         "told"
     } else if statement {
@@ -667,14 +1275,21 @@ fn month_number(word: &str) -> Option<u8> {
         if l == "sept" {
             return Some(9);
         }
-        return MONTHS.iter().position(|m| m.starts_with(&l)).map(|i| i as u8 + 1);
+        return MONTHS
+            .iter()
+            .position(|m| m.starts_with(&l))
+            .map(|i| i as u8 + 1);
     }
     None
 }
 
 fn day_number(word: &str) -> Option<u8> {
     let w = word.trim_end_matches([',', '.', ';', ':']);
-    let w = w.trim_end_matches("st").trim_end_matches("nd").trim_end_matches("rd").trim_end_matches("th");
+    let w = w
+        .trim_end_matches("st")
+        .trim_end_matches("nd")
+        .trim_end_matches("rd")
+        .trim_end_matches("th");
     if (1..=2).contains(&w.len()) && w.chars().all(|c| c.is_ascii_digit()) {
         w.parse().ok().filter(|d| (1..=31).contains(d))
     } else {
@@ -695,7 +1310,11 @@ impl<'a> Doc<'a> {
     /// The first pass: quotes, masks, sentences, people, acronyms, years.
     pub(crate) fn new(paras: &'a [Para], article_date: Option<PartialDate>) -> Self {
         let spans: Vec<Vec<Span>> = paras.iter().map(|p| find_spans(&p.text)).collect();
-        let masked: Vec<String> = paras.iter().zip(&spans).map(|(p, s)| mask(&p.text, s)).collect();
+        let masked: Vec<String> = paras
+            .iter()
+            .zip(&spans)
+            .map(|(p, s)| mask(&p.text, s))
+            .collect();
         let mut doc = Doc {
             paras,
             spans,
@@ -708,6 +1327,7 @@ impl<'a> Doc<'a> {
             article_date,
         };
         doc.register();
+        doc.drop_groups();
         doc.split_sentences();
         doc
     }
@@ -722,12 +1342,19 @@ impl<'a> Doc<'a> {
         }
         let idx = self.persons.len();
         if let Some(last) = name.split_whitespace().last() {
-            let e = self.by_surname.entry(last.to_lowercase()).or_insert(Some(idx));
+            let e = self
+                .by_surname
+                .entry(last.to_lowercase())
+                .or_insert(Some(idx));
             if e.is_some_and(|i| i != idx) {
                 *e = None;
             }
         }
-        self.persons.push(Person { name, role, role_from_header: from_header });
+        self.persons.push(Person {
+            name,
+            role,
+            role_from_header: from_header,
+        });
     }
 
     /// Registers people (with roles), acronyms and years from the text outside quotes.
@@ -745,10 +1372,15 @@ impl<'a> Doc<'a> {
                 }
             }
             for (start, end) in cap_runs(&toks) {
-                let words: Vec<String> = toks[start..end].iter().map(|t| core(t).to_string()).collect();
+                let words: Vec<String> = toks[start..end]
+                    .iter()
+                    .map(|t| core(t).to_string())
+                    .collect();
                 // Acronyms of multi-word names: "Human Rights Watch" → HRW.
-                let sig: Vec<&String> =
-                    words.iter().filter(|w| !lower_in(w, CONNECTORS) && !lower_in(w, &["the", "and"])).collect();
+                let sig: Vec<&String> = words
+                    .iter()
+                    .filter(|w| !lower_in(w, CONNECTORS) && !lower_in(w, &["the", "and"]))
+                    .collect();
                 if sig.len() >= 2 {
                     let initials: String = sig.iter().filter_map(|w| w.chars().next()).collect();
                     let mut full: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -757,10 +1389,14 @@ impl<'a> Doc<'a> {
                     }
                     let full_sig = full.iter().filter(|w| !lower_in(w, CONNECTORS)).count();
                     if full_sig == initials.chars().count() {
-                        self.acronyms.entry(initials.to_uppercase()).or_insert_with(|| full.join(" "));
+                        self.acronyms
+                            .entry(initials.to_uppercase())
+                            .or_insert_with(|| full.join(" "));
                     }
                 }
-                let Some((_, name)) = split_title(&toks[start..end]) else { continue };
+                let Some((_, name)) = split_title(&toks[start..end]) else {
+                    continue;
+                };
                 if !looks_like_person(&name) {
                     continue;
                 }
@@ -790,6 +1426,47 @@ impl<'a> Doc<'a> {
         }
     }
 
+    /// Drops "people" whose last word the article also writes as "the X" at least twice ("the
+    /// Afghan Taliban" / "the Taliban"): those are groups.
+    fn drop_groups(&mut self) {
+        let groups: Vec<bool> = self
+            .persons
+            .iter()
+            .map(|p| {
+                let last = p.name.split_whitespace().last().unwrap_or("");
+                let needle = format!("the {last}");
+                let needle_cap = format!("The {last}");
+                let uses: usize = self
+                    .masked
+                    .iter()
+                    .map(|m| {
+                        m.match_indices(&needle)
+                            .chain(m.match_indices(&needle_cap))
+                            .filter(|(i, _)| {
+                                !m[i + needle.len()..].starts_with(|c: char| c.is_alphanumeric())
+                            })
+                            .count()
+                    })
+                    .sum();
+                !p.role_from_header && uses >= 2
+            })
+            .collect();
+        let mut keep = groups.iter().map(|g| !g);
+        self.persons.retain(|_| keep.next().unwrap_or(true));
+        self.by_surname.clear();
+        for (idx, p) in self.persons.iter().enumerate() {
+            if let Some(last) = p.name.split_whitespace().last() {
+                let e = self
+                    .by_surname
+                    .entry(last.to_lowercase())
+                    .or_insert(Some(idx));
+                if e.is_some_and(|i| i != idx) {
+                    *e = None;
+                }
+            }
+        }
+    }
+
     /// `(name, role)` when paragraph `p` is a quote alone under a name line (and a role line).
     fn header_block(&self, p: usize) -> Option<(String, Option<String>)> {
         let text = self.paras[p].text.trim();
@@ -799,25 +1476,33 @@ impl<'a> Doc<'a> {
         }
         let short = |t: &str| {
             let n = t.split_whitespace().count();
-            (1..=12).contains(&n) && !t.ends_with(['.', '!', '?', ':']) && !t.contains(['“', '”', '"'])
+            (1..=12).contains(&n)
+                && !t.ends_with(['.', '!', '?', ':'])
+                && !t.contains(['“', '”', '"'])
         };
         let name_like = |t: &str| {
             let w: Vec<&str> = t.split_whitespace().collect();
             short(t)
                 && (2..=5).contains(&w.len())
                 && !t.contains(',')
-                && w.iter().all(|x| x.starts_with(char::is_uppercase) && !x.chars().any(|c| c.is_ascii_digit()))
-                && !w.iter().any(|x| lower_in(core(x), ORG_WORDS) || lower_in(core(x), ROLE_NOUNS))
+                && w.iter().all(|x| {
+                    x.starts_with(char::is_uppercase) && !x.chars().any(|c| c.is_ascii_digit())
+                })
+                && !w.iter().any(|x| lower_in(core(x), ORG_WORDS))
+        };
+        let person = |t: &str| -> String {
+            let w: Vec<&str> = t.split_whitespace().collect();
+            split_title(&w).map_or_else(|| t.to_string(), |(_, n)| n.join(" "))
         };
         let prev = p.checked_sub(1).map(|i| self.paras[i].text.trim())?;
         let prev2 = p.checked_sub(2).map(|i| self.paras[i].text.trim());
         if let Some(p2) = prev2 {
             if name_like(p2) && short(prev) && !name_like(prev) {
-                return Some((p2.to_string(), Some(prev.to_string())));
+                return Some((person(p2), Some(prev.to_string())));
             }
         }
         if name_like(prev) {
-            return Some((prev.to_string(), None));
+            return Some((person(prev), None));
         }
         None
     }
@@ -825,7 +1510,11 @@ impl<'a> Doc<'a> {
     /// Resolves a name as the article uses it to the fullest form it gives.
     fn resolve(&self, name: &str) -> String {
         let n = name.trim();
-        let n = n.strip_suffix("’s").or_else(|| n.strip_suffix("'s")).unwrap_or(n).trim();
+        let n = n
+            .strip_suffix("’s")
+            .or_else(|| n.strip_suffix("'s"))
+            .unwrap_or(n)
+            .trim();
         if self.persons.iter().any(|p| p.name == n) {
             return n.to_string();
         }
@@ -852,7 +1541,10 @@ impl<'a> Doc<'a> {
     }
 
     fn role_of(&self, resolved: &str) -> Option<String> {
-        self.persons.iter().find(|p| p.name == resolved).and_then(|p| p.role.clone())
+        self.persons
+            .iter()
+            .find(|p| p.name == resolved)
+            .and_then(|p| p.role.clone())
     }
 
     fn resolve_year(&self, para: usize, month: u8, day: u8) -> Option<i32> {
@@ -873,8 +1565,13 @@ impl<'a> Doc<'a> {
         let toks: Vec<&str> = text.split_whitespace().collect();
         for (i, t) in toks.iter().enumerate() {
             let Some(m) = month_number(t) else { continue };
-            let Some(d) = toks.get(i + 1).and_then(|w| day_number(w)) else { continue };
-            let year = toks.get(i + 2).and_then(|w| year_number(w)).or_else(|| self.resolve_year(para, m, d));
+            let Some(d) = toks.get(i + 1).and_then(|w| day_number(w)) else {
+                continue;
+            };
+            let year = toks
+                .get(i + 2)
+                .and_then(|w| year_number(w))
+                .or_else(|| self.resolve_year(para, m, d));
             if let Some(y) = year {
                 if let Ok(date) = PartialDate::new(y, Some(m), Some(d)) {
                     return Some(date);
@@ -899,8 +1596,12 @@ impl<'a> Doc<'a> {
                 let mut names = Vec::new();
                 let mut persons = Vec::new();
                 for (a, b) in cap_runs(&toks) {
-                    let Some((_, name)) = split_title(&toks[a..b]) else { continue };
-                    if name.len() == 1 && (lower_in(&name[0], STARTERS) || lower_in(&name[0], MONTHS)) {
+                    let Some((_, name)) = split_title(&toks[a..b]) else {
+                        continue;
+                    };
+                    if name.len() == 1
+                        && (lower_in(&name[0], STARTERS) || lower_in(&name[0], MONTHS))
+                    {
                         continue;
                     }
                     let resolved = self.resolve(&name.join(" "));
@@ -920,14 +1621,23 @@ impl<'a> Doc<'a> {
                     }
                 }
                 let date = self.date_in(p, text);
-                sents.push(Sent { para: p, start, end, date, names, persons });
+                sents.push(Sent {
+                    para: p,
+                    start,
+                    end,
+                    date,
+                    names,
+                    persons,
+                });
             }
         }
         self.sents = sents;
     }
 
     fn sentence_at(&self, para: usize, pos: usize) -> usize {
-        let idx = self.sents.partition_point(|s| (s.para, s.start) <= (para, pos));
+        let idx = self
+            .sents
+            .partition_point(|s| (s.para, s.start) <= (para, pos));
         idx.saturating_sub(1)
     }
 
@@ -943,7 +1653,11 @@ impl<'a> Doc<'a> {
             let mut prev_in_para: Option<(usize, Option<Found>)> = None;
             for (qi, s) in spans.iter().enumerate() {
                 let inner = &text[s.start..s.end];
-                if !is_statement(inner) || (s.close == text.len() && s.end == text.len() && inner.split_whitespace().count() < 5) {
+                if !is_statement(inner)
+                    || (s.close == text.len()
+                        && s.end == text.len()
+                        && inner.split_whitespace().count() < 5)
+                {
                     continue;
                 }
                 let si = self.sentence_at(p, s.open);
@@ -952,7 +1666,11 @@ impl<'a> Doc<'a> {
                 let next_open = spans.get(qi + 1).map_or(text.len(), |n| n.open);
                 let sent_end = self.sents[si..]
                     .iter()
-                    .find(|x| x.para == p && x.start > s.end.min(text.len().saturating_sub(1)) && x.start >= s.close)
+                    .find(|x| {
+                        x.para == p
+                            && x.start > s.end.min(text.len().saturating_sub(1))
+                            && x.start >= s.close
+                    })
                     .map_or(text.len(), |x| x.start);
                 let before = &text[sent.start.max(prev_close).min(s.open)..s.open];
                 let after = &text[s.close..sent_end.min(next_open).max(s.close)];
@@ -974,13 +1692,21 @@ impl<'a> Doc<'a> {
                 if attr.is_none() {
                     if let Some((name, role)) = self.header_block(p) {
                         header = Some(role.clone());
-                        attr = Some(Attr::Name { name, role, pattern: "title block" });
+                        attr = Some(Attr::Name {
+                            name,
+                            role,
+                            pattern: "title block",
+                        });
                     }
                 }
                 let own_sentence = &self.masked[p][sent.start..sent.end];
                 let mut date = sent.date;
                 let (speaker, role, pattern, person) = match attr {
-                    Some(Attr::Name { name, role, pattern }) => {
+                    Some(Attr::Name {
+                        name,
+                        role,
+                        pattern,
+                    }) => {
                         let resolved = self.resolve(&name);
                         let person = self.is_person(&resolved);
                         let role = match (&header, role) {
@@ -988,7 +1714,12 @@ impl<'a> Doc<'a> {
                             (None, Some(r)) => Some(r),
                             (None, None) => self.role_of(&resolved),
                         };
-                        (Some(resolved), role, pattern_override.unwrap_or(pattern), person)
+                        (
+                            Some(resolved),
+                            role,
+                            pattern_override.unwrap_or(pattern),
+                            person,
+                        )
                     }
                     Some(Attr::Pronoun) => match self.resolve_pronoun(si, p, s.open) {
                         Some(name) => {
@@ -1009,9 +1740,21 @@ impl<'a> Doc<'a> {
                 if date.is_none() && header.is_none() {
                     if let Some(sp) = &speaker {
                         let lower = own_sentence.to_lowercase();
-                        let relative = ["later", "earlier", "previously", "since", " ago", "last year", "last week", "before"]
-                            .iter()
-                            .any(|w| lower.contains(w));
+                        let relative = [
+                            "later",
+                            "earlier",
+                            "previously",
+                            "since",
+                            " ago",
+                            "last year",
+                            "last week",
+                            "before",
+                        ]
+                        .iter()
+                        .any(|w| lower.contains(w))
+                            || own_sentence
+                                .split_whitespace()
+                                .any(|w| year_number(w).is_some());
                         if !relative {
                             date = self.last_dated_mention(si, p, sp);
                         }
@@ -1022,7 +1765,14 @@ impl<'a> Doc<'a> {
                     qtext.pop();
                 }
                 let found = Found {
-                    quote: Quote { text: qtext, speaker, role, date, pattern, paragraph: p },
+                    quote: Quote {
+                        text: qtext,
+                        speaker,
+                        role,
+                        date,
+                        pattern,
+                        paragraph: p,
+                    },
                     person,
                 };
                 prev_in_para = Some((qi, Some(found.clone())));
@@ -1089,8 +1839,20 @@ impl<'a> Doc<'a> {
             let lower = text.to_ascii_lowercase();
             let Some(at) = lower.find(noun) else { continue };
             let head = &lower[..at];
-            let verbs = ["issued", "released", "published", "put out", "signed", "sent", "posted"];
-            if let Some((vpos, _)) = verbs.iter().filter_map(|v| head.rfind(&format!(" {v} ")).map(|p| (p, v))).max() {
+            let verbs = [
+                "issued",
+                "released",
+                "published",
+                "put out",
+                "signed",
+                "sent",
+                "posted",
+            ];
+            if let Some((vpos, _)) = verbs
+                .iter()
+                .filter_map(|v| head.rfind(&format!(" {v} ")).map(|p| (p, v)))
+                .max()
+            {
                 let subject = &text[..vpos];
                 let subject = subject.rsplit(',').next().unwrap_or(subject).trim();
                 if !subject.is_empty() && subject.split_whitespace().count() <= 12 {
@@ -1108,7 +1870,9 @@ impl<'a> Doc<'a> {
             let head_text = text[..at].trim_end();
             for w in head_text.rsplit(char::is_whitespace).take(3) {
                 if w.ends_with("’s") || w.ends_with("'s") {
-                    if let Some((name, _)) = trailing_name(&head_text[..head_text.len() - w.len() + core(w).len()]) {
+                    if let Some((name, _)) =
+                        trailing_name(&head_text[..head_text.len() - w.len() + core(w).len()])
+                    {
                         return Some((self.resolve(&name), s.date));
                     }
                 }
@@ -1143,7 +1907,8 @@ mod tests {
 
     #[test]
     fn sentences_skip_abbreviations() {
-        let m = "On December 4, the U.S. several countries met. Dr. Smith left. Then Sen. Doe spoke.";
+        let m =
+            "On December 4, the U.S. several countries met. Dr. Smith left. Then Sen. Doe spoke.";
         let s = sentence_starts(m);
         assert_eq!(s.len(), 3);
     }
@@ -1151,7 +1916,10 @@ mod tests {
     #[test]
     fn subjects_and_names() {
         let a = subject_attr("Mujahid, however, later", "told");
-        assert!(matches!(a, Some(Attr::Name { ref name, .. }) if name == "Mujahid"), "{a:?}");
+        assert!(
+            matches!(a, Some(Attr::Name { ref name, .. }) if name == "Mujahid"),
+            "{a:?}"
+        );
         let a = subject_attr("On August 17, during their first news conference, Taliban spokesperson Zabihullah Mujahid", "X said");
         match a {
             Some(Attr::Name { name, role, .. }) => {
@@ -1161,10 +1929,20 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(matches!(parse_after(" he said."), Some(Attr::Pronoun)));
-        assert!(matches!(parse_after(" the statement said."), Some(Attr::Document { .. })));
+        assert!(matches!(
+            parse_after(" the statement said."),
+            Some(Attr::Document { .. })
+        ));
         match parse_after(", said Jane Roe, a spokeswoman for the agency.") {
-            Some(Attr::Name { name, role, pattern }) => {
-                assert_eq!((name.as_str(), role.as_deref(), pattern), ("Jane Roe", Some("a spokeswoman for the agency"), "said X"));
+            Some(Attr::Name {
+                name,
+                role,
+                pattern,
+            }) => {
+                assert_eq!(
+                    (name.as_str(), role.as_deref(), pattern),
+                    ("Jane Roe", Some("a spokeswoman for the agency"), "said X")
+                );
             }
             other => panic!("{other:?}"),
         }
