@@ -452,16 +452,15 @@ fn group_word(role: &str) -> Option<String> {
         "chief",
         "director",
     ];
-    role.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’' || c == '-'))
+    role.rsplit(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’' || c == '-'))
         .map(|w| {
             w.strip_suffix("’s")
                 .or_else(|| w.strip_suffix("'s"))
                 .unwrap_or(w)
         })
-        .filter(|w| {
+        .find(|w| {
             w.starts_with(char::is_uppercase) && !GENERIC.contains(&w.to_lowercase().as_str())
         })
-        .last()
         .map(str::to_string)
 }
 

@@ -817,7 +817,7 @@ fn ends_sentence(tok: &str) -> bool {
     (t.ends_with(['!', '?']) || t.ends_with('.'))
         && !core(tok).contains('.')
         && !lower_in(core(tok), ABBREVIATIONS)
-        && !(core(tok).chars().count() == 1)
+        && core(tok).chars().count() != 1
 }
 
 /// Splits a run's words into title words (moved to the role) and the name proper, dropping
@@ -857,7 +857,7 @@ fn looks_like_person(name: &[String]) -> bool {
             !lower_in(w, ORG_WORDS)
                 && !lower_in(w, MONTHS)
                 && !lower_in(w, WEEKDAYS)
-                && !(is_acronym(w) && w.len() > 1)
+                && (!is_acronym(w) || w.len() <= 1)
                 && !w.chars().any(|c| c.is_ascii_digit())
                 && !lower_in(w, STARTERS)
                 && !lower_in(
@@ -1179,7 +1179,6 @@ fn parse_after(after: &str) -> Option<Attr> {
     if toks[..vi].iter().any(|t| ends_sentence(t)) {
         return None;
     }
-    let verb_at = a.find(toks[vi]).unwrap_or(0);
     let mut idx = 0;
     let mut pos = 0;
     // Find the byte offset of token `vi` exactly.
@@ -1191,7 +1190,6 @@ fn parse_after(after: &str) -> Option<Attr> {
         }
         pos = at + t.len();
     }
-    let _ = verb_at;
     let pattern = if core(toks[vi]).eq_ignore_ascii_case("told") {
         "told"
     } else {
@@ -1240,14 +1238,6 @@ fn parse_before(before: &str) -> Option<Attr> {
         return None;
     }
     let told = core(verb).eq_ignore_ascii_case("told") || core(verb).eq_ignore_ascii_case("tells");
-    if !told
-        && gap
-            .first()
-            .is_some_and(|t| is_cap(t) && !lower_in(core(t), &["In", "On"]))
-        && gap.len() > 1
-    {
-        // "said Smith: “…”" is rare; a capitalised word after "said" is more often a new clause.
-    }
     let pre = &b[..verb_at];
     let statement =
         lower[..verb_at].contains("in a statement") || lower[verb_at..].contains("in a statement");
