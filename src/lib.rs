@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod article;
 pub mod cli;
 pub mod date;
 pub mod error;
