@@ -116,8 +116,14 @@ pub struct EvalArgs {
 #[derive(Debug, Args)]
 pub struct IndexArgs {
     /// Files or directories: .jsonl/.ndjson (native or CheckThat! 2021), .json/.jsonld (ClaimReview), .tsv (CheckThat! 2020), optionally .gz.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "articles")]
     pub paths: Vec<PathBuf>,
+    /// Fact-check articles (.txt, .md, .html; files or directories) to extract claims and evidence from.
+    #[arg(long, num_args = 1..)]
+    pub articles: Vec<PathBuf>,
+    /// Print what would be indexed (extracted quotes and records) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Stop at the first bad record and leave the index unchanged.
     #[arg(long)]
     pub strict: bool,
@@ -270,12 +276,121 @@ pub fn open_or_build(index: &Path, corpus: &Path) -> anyhow::Result<ClaimIndex> 
     ClaimIndex::open_in_dir(index).with_context(|| format!("opening {}", index.display()))
 }
 
+/// Article files under the given paths (directories walked for .txt, .md, .markdown, .html, .htm).
+fn article_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            for e in walkdir::WalkDir::new(p).sort_by_file_name() {
+                let e = e.with_context(|| format!("walking {}", p.display()))?;
+                if e.file_type().is_file()
+                    && crate::article::ArticleFormat::from_path(e.path()).is_some()
+                {
+                    out.push(e.into_path());
+                }
+            }
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            bail!("{}: no such file", p.display());
+        }
+    }
+    Ok(out)
+}
+
+/// Extracts records from articles; each failure is an error item naming the file.
+fn article_records(files: &[PathBuf]) -> Vec<crate::Result<Record>> {
+    let mut out = Vec::new();
+    for f in files {
+        match crate::article::extract_file(f) {
+            Ok(x) => {
+                out.extend(x.claims.into_iter().map(|c| Ok(Record::Claim(c))));
+                out.extend(x.evidence.into_iter().map(|e| Ok(Record::Evidence(e))));
+            }
+            Err(e) => out.push(Err(e)),
+        }
+    }
+    out
+}
+
+fn print_dry_run(files: &[PathBuf], json: bool) -> anyhow::Result<()> {
+    let mut out = io::stdout().lock();
+    for f in files {
+        let x = crate::article::extract_file(f).with_context(|| f.display().to_string())?;
+        if json {
+            writeln!(out, "{}", serde_json::json!({"file": f, "extraction": x}))?;
+            continue;
+        }
+        writeln!(
+            out,
+            "{}: {}",
+            f.display(),
+            x.title.as_deref().unwrap_or("(no headline)")
+        )?;
+        writeln!(out, "  quotes:")?;
+        for q in &x.quotes {
+            let who = q.speaker.as_deref().unwrap_or("(unattributed)");
+            let role = q
+                .role
+                .as_deref()
+                .map(|r| format!(", {r}"))
+                .unwrap_or_default();
+            let date = q.date.map(|d| format!(", {d}")).unwrap_or_default();
+            writeln!(
+                out,
+                "    [{}] {who}{role}{date}: “{}”",
+                q.pattern,
+                short(&q.text, 110)
+            )?;
+        }
+        writeln!(out, "  would index:")?;
+        for c in &x.claims {
+            writeln!(
+                out,
+                "    claim    {}  [{}]  {}: “{}”",
+                c.id,
+                verdict_label(c),
+                c.speaker.as_deref().unwrap_or("?"),
+                short(&c.text, 90)
+            )?;
+        }
+        for e in &x.evidence {
+            let links: Vec<String> = e
+                .claims
+                .iter()
+                .map(|l| format!("{} {}", l.stance.as_str(), l.claim_id))
+                .collect();
+            writeln!(
+                out,
+                "    evidence {}  {}: “{}” ({})",
+                e.id,
+                e.source.as_deref().unwrap_or("?"),
+                short(&e.text, 70),
+                links.join(", ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn run_index(cli: &Cli, a: &IndexArgs) -> anyhow::Result<()> {
+    let articles = article_files(&a.articles)?;
+    if a.dry_run {
+        if !a.paths.is_empty() {
+            bail!("--dry-run shows article extraction; give only --articles");
+        }
+        return print_dry_run(&articles, a.json);
+    }
     let idx = ClaimIndex::open_or_create(&cli.index)
         .with_context(|| format!("opening {}", cli.index.display()))?;
     idx.lock_for_writing()?;
     let start = std::time::Instant::now();
-    let records = ingest::read_paths(&a.paths, !a.json)?;
+    let records: ingest::Records = if a.paths.is_empty() {
+        Box::new(std::iter::empty())
+    } else {
+        ingest::read_paths(&a.paths, !a.json)?
+    };
+    let records = records.chain(article_records(&articles));
     let mut first_errors = 0usize;
     let report = idx.ingest(records, IngestOptions { strict: a.strict }, &mut |e| {
         first_errors += 1;
@@ -413,11 +528,14 @@ fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
 /// The index an evaluation runs on: the given claims in memory, or the `--index`.
 fn eval_index(cli: &Cli, claims: &[PathBuf], progress: bool) -> anyhow::Result<ClaimIndex> {
     if claims.is_empty() {
-        return ClaimIndex::open_in_dir(&cli.index).with_context(|| format!("opening {}", cli.index.display()));
+        return ClaimIndex::open_in_dir(&cli.index)
+            .with_context(|| format!("opening {}", cli.index.display()));
     }
     let idx = ClaimIndex::create_in_ram()?;
     let records = ingest::read_paths(claims, progress)?;
-    idx.ingest(records, IngestOptions::default(), &mut |e| eprintln!("claimdex: skipped: {e}"))?;
+    idx.ingest(records, IngestOptions::default(), &mut |e| {
+        eprintln!("claimdex: skipped: {e}")
+    })?;
     Ok(idx)
 }
 
@@ -442,8 +560,11 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
     }
     idx.set_match_config(config);
     if let Some(p) = &a.flag_model {
-        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        idx.set_flag_model(crate::FlagModel::from_json(&text).with_context(|| p.display().to_string())?);
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        idx.set_flag_model(
+            crate::FlagModel::from_json(&text).with_context(|| p.display().to_string())?,
+        );
     }
     let qrels = read_all_qrels(&a.qrels)?;
     if let Some(dir) = &a.debates {
@@ -465,30 +586,64 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
             r.sentences as f64 / r.seconds.max(1e-9)
         )?;
         writeln!(out, "flag AP {:.3}", r.ap)?;
-        writeln!(out, "{:<22}{:>10}{:>9}{:>10}{:>8}{:>7}{:>11}", "tier", "threshold", "flagged", "precision", "recall", "F1", "per hour")?;
-        for (name, t, p, ph) in [("flagged", m.flagged, &r.flagged, r.flags_per_hour), ("suggested", m.suggested, &r.suggested, r.suggestions_per_hour)] {
-            writeln!(out, "{:<22}{:>10.3}{:>9}{:>10.3}{:>8.3}{:>7.3}{:>11.1}", name, t, p.predicted, p.precision, p.recall, p.f1, ph)?;
+        writeln!(
+            out,
+            "{:<22}{:>10}{:>9}{:>10}{:>8}{:>7}{:>11}",
+            "tier", "threshold", "flagged", "precision", "recall", "F1", "per hour"
+        )?;
+        for (name, t, p, ph) in [
+            ("flagged", m.flagged, &r.flagged, r.flags_per_hour),
+            (
+                "suggested",
+                m.suggested,
+                &r.suggested,
+                r.suggestions_per_hour,
+            ),
+        ] {
+            writeln!(
+                out,
+                "{:<22}{:>10.3}{:>9}{:>10.3}{:>8.3}{:>7.3}{:>11.1}",
+                name, t, p.predicted, p.precision, p.recall, p.f1, ph
+            )?;
         }
-        writeln!(out, "flagged with the right claim on top: {} of {}", r.flagged_with_right_claim, r.flagged.correct)?;
+        writeln!(
+            out,
+            "flagged with the right claim on top: {} of {}",
+            r.flagged_with_right_claim, r.flagged.correct
+        )?;
         return Ok(());
     }
-    let Some(queries_path) = &a.queries else { bail!("--queries or --debates is required") };
+    let Some(queries_path) = &a.queries else {
+        bail!("--queries or --debates is required")
+    };
     let queries = eval::read_queries(queries_path)?;
     let transcripts = match &a.transcripts {
         Some(d) => eval::read_transcripts(d)?,
         None => Default::default(),
     };
     let mut run_file = match &a.run {
-        Some(p) => Some(io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?)),
+        Some(p) => Some(io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        )),
         None => None,
     };
-    let report = eval::evaluate(&idx, &queries, &qrels, &transcripts, run_file.as_mut().map(|w| w as &mut dyn Write))?;
+    let report = eval::evaluate(
+        &idx,
+        &queries,
+        &qrels,
+        &transcripts,
+        run_file.as_mut().map(|w| w as &mut dyn Write),
+    )?;
     if let Some(mut w) = run_file {
         w.flush()?;
     }
     let mut out = io::stdout().lock();
     if a.json {
-        writeln!(out, "{}", serde_json::json!({"report": report, "index_seconds": index_secs}))?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::json!({"report": report, "index_seconds": index_secs})
+        )?;
         return Ok(());
     }
     writeln!(
@@ -501,8 +656,15 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
         report.seconds,
         report.as_is.queries as f64 / report.seconds.max(1e-9)
     )?;
-    writeln!(out, "{:<14}{:>7}{:>7}{:>7}{:>8}{:>7}{:>7}", "", "MAP@1", "MAP@3", "MAP@5", "MRR@10", "R@10", "R@100")?;
-    for (name, m) in [("as is", &report.as_is), ("twins merged", &report.twins_merged)] {
+    writeln!(
+        out,
+        "{:<14}{:>7}{:>7}{:>7}{:>8}{:>7}{:>7}",
+        "", "MAP@1", "MAP@3", "MAP@5", "MRR@10", "R@10", "R@100"
+    )?;
+    for (name, m) in [
+        ("as is", &report.as_is),
+        ("twins merged", &report.twins_merged),
+    ] {
         writeln!(
             out,
             "{:<14}{:>7.3}{:>7.3}{:>7.3}{:>8.3}{:>7.3}{:>7.3}",
@@ -520,7 +682,12 @@ fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
     let drop: Vec<usize> = a
         .without
         .iter()
-        .map(|n| crate::flag::FEATURES.iter().position(|f| f == n).with_context(|| format!("--without {n}: unknown feature")))
+        .map(|n| {
+            crate::flag::FEATURES
+                .iter()
+                .position(|f| f == n)
+                .with_context(|| format!("--without {n}: unknown feature"))
+        })
         .collect::<anyhow::Result<_>>()?;
     for (x, _) in &mut samples {
         for &k in &drop {
@@ -532,12 +699,27 @@ fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
         report.sentences,
         report.debates,
         report.repeats,
-        a.qrels.iter().map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()).collect::<Vec<_>>().join(", "),
-        if a.without.is_empty() { String::new() } else { format!(", without {}", a.without.join(",")) }
+        a.qrels
+            .iter()
+            .map(|p| p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(", "),
+        if a.without.is_empty() {
+            String::new()
+        } else {
+            format!(", without {}", a.without.join(","))
+        }
     );
     let model = crate::FlagModel::train(&samples, &what)?;
-    std::fs::write(&a.out, serde_json::to_string_pretty(&model)? + "\n").with_context(|| format!("writing {}", a.out.display()))?;
-    let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
+    std::fs::write(&a.out, serde_json::to_string_pretty(&model)? + "\n")
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    let scored: Vec<(f32, bool)> = samples
+        .iter()
+        .map(|(x, l)| (model.probability(x), *l))
+        .collect();
     let p = crate::flag::prf(&scored, model.flagged);
     println!(
         "trained on {what}: train AP {:.3}, F1 {:.3} (P {:.3}, R {:.3}) at flagged >= {:.3}; suggested >= {:.3}; wrote {}",
@@ -560,10 +742,18 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
     } else {
         let p = Path::new(&a.input);
         let s = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        (s, p.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+        (
+            s,
+            p.file_stem()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        )
     };
     let date = match &a.date {
-        Some(d) => Some(d.parse::<PartialDate>().with_context(|| format!("--date {d:?}"))?),
+        Some(d) => Some(
+            d.parse::<PartialDate>()
+                .with_context(|| format!("--date {d:?}"))?,
+        ),
         None => crate::eval::transcript_date(&name),
     };
     let lines: Vec<crate::eval::Line> = text
@@ -573,14 +763,24 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
         .map(|(n, l)| {
             let cols: Vec<&str> = l.splitn(3, '\t').collect();
             match cols.as_slice() {
-                [num, speaker, sentence] => crate::eval::Line { number: num.to_string(), speaker: speaker.to_string(), text: sentence.to_string() },
-                _ => crate::eval::Line { number: (n + 1).to_string(), speaker: String::new(), text: l.to_string() },
+                [num, speaker, sentence] => crate::eval::Line {
+                    number: num.to_string(),
+                    speaker: speaker.to_string(),
+                    text: sentence.to_string(),
+                },
+                _ => crate::eval::Line {
+                    number: (n + 1).to_string(),
+                    speaker: String::new(),
+                    text: l.to_string(),
+                },
             }
         })
         .collect();
     let transcript = crate::eval::Transcript { name, date, lines };
     let idx = open_or_build(&cli.index, &cli.corpus)?;
-    let mut reqs: Vec<MatchRequest> = (0..transcript.lines.len()).map(|i| crate::eval::request_for_line(&transcript, i, 3)).collect();
+    let mut reqs: Vec<MatchRequest> = (0..transcript.lines.len())
+        .map(|i| crate::eval::request_for_line(&transcript, i, 3))
+        .collect();
     for r in &mut reqs {
         r.no_evidence = false;
     }
@@ -597,14 +797,26 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
             continue;
         }
         if a.json {
-            writeln!(out, "{}", serde_json::json!({"line": line.number, "speaker": line.speaker, "result": res}))?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"line": line.number, "speaker": line.speaker, "result": res})
+            )?;
             continue;
         }
-        let who = if line.speaker.is_empty() { String::new() } else { format!("{}: ", line.speaker) };
+        let who = if line.speaker.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", line.speaker)
+        };
         writeln!(out, "line {} {who}", line.number)?;
         print_match(&mut out, &res, false)?;
         if let Some(h) = res.hits.first() {
-            let why: Vec<String> = h.reasons.iter().map(|r| format!("{}={:.2} ({:+.2})", r.feature, r.value, r.weight)).collect();
+            let why: Vec<String> = h
+                .reasons
+                .iter()
+                .map(|r| format!("{}={:.2} ({:+.2})", r.feature, r.value, r.weight))
+                .collect();
             writeln!(out, "       why: {}", why.join(", "))?;
         }
         writeln!(out)?;

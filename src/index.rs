@@ -333,7 +333,10 @@ impl ClaimIndex {
 
     /// The repeat-flag model.
     pub fn flag_model(&self) -> std::sync::Arc<crate::flag::FlagModel> {
-        self.flag_model.lock().map(|m| m.clone()).unwrap_or_else(|_| std::sync::Arc::new(crate::flag::FlagModel::shipped()))
+        self.flag_model
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_else(|_| std::sync::Arc::new(crate::flag::FlagModel::shipped()))
     }
 
     /// Replaces the repeat-flag model (thresholds included).
@@ -345,7 +348,10 @@ impl ClaimIndex {
 
     /// How `match` scores candidates.
     pub fn match_config(&self) -> crate::matcher::MatchConfig {
-        self.match_config.lock().map(|c| c.clone()).unwrap_or_default()
+        self.match_config
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default()
     }
 
     /// Changes how `match` scores candidates.

@@ -23,8 +23,8 @@ pub mod search;
 
 pub use date::PartialDate;
 pub use error::{Error, Result};
-pub use index::{ClaimIndex, IngestOptions, IngestReport, Stats};
 pub use flag::FlagModel;
+pub use index::{ClaimIndex, IngestOptions, IngestReport, Stats};
 pub use matcher::{EvidenceHit, MatchConfig, MatchHit, MatchRequest, MatchResult};
 pub use model::{
     Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict,

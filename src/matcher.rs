@@ -6,9 +6,9 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::StrColumn;
-use tantivy::tokenizer::TextAnalyzer;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Searcher, Term};
 
 use crate::analysis::{self, Lang};
@@ -148,15 +148,18 @@ impl Default for MatchConfig {
 impl MatchConfig {
     /// Sets one knob from `name=value` text.
     pub fn set(&mut self, assignment: &str) -> Result<()> {
-        let (name, value) = assignment
-            .split_once('=')
-            .ok_or_else(|| Error::InvalidRequest(format!("expected name=value, not {assignment:?}")))?;
-        let mut v = serde_json::to_value(&*self).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let (name, value) = assignment.split_once('=').ok_or_else(|| {
+            Error::InvalidRequest(format!("expected name=value, not {assignment:?}"))
+        })?;
+        let mut v =
+            serde_json::to_value(&*self).map_err(|e| Error::InvalidRequest(e.to_string()))?;
         let slot = v
             .get_mut(name.trim())
             .ok_or_else(|| Error::InvalidRequest(format!("unknown match setting {name:?}")))?;
-        *slot = serde_json::from_str(value.trim()).map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
-        *self = serde_json::from_value(v).map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
+        *slot = serde_json::from_str(value.trim())
+            .map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
+        *self =
+            serde_json::from_value(v).map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
         Ok(())
     }
 }
@@ -182,19 +185,28 @@ struct FastStr<'a> {
 
 impl<'a> FastStr<'a> {
     fn new(searcher: &'a Searcher, field: &'static str) -> Self {
-        FastStr { searcher, field, columns: HashMap::new() }
+        FastStr {
+            searcher,
+            field,
+            columns: HashMap::new(),
+        }
     }
 
     fn all(&mut self, addr: DocAddress) -> Result<Vec<String>> {
         if !self.columns.contains_key(&addr.segment_ord) {
-            let col = self.searcher.segment_reader(addr.segment_ord).fast_fields().str(self.field)?;
+            let col = self
+                .searcher
+                .segment_reader(addr.segment_ord)
+                .fast_fields()
+                .str(self.field)?;
             self.columns.insert(addr.segment_ord, col);
         }
         let mut out = Vec::new();
         if let Some(col) = self.columns.get(&addr.segment_ord).and_then(Option::as_ref) {
             for ord in col.term_ords(addr.doc_id) {
                 let mut s = String::new();
-                col.ord_to_str(ord, &mut s).map_err(|e| Error::Tantivy(e.into()))?;
+                col.ord_to_str(ord, &mut s)
+                    .map_err(|e| Error::Tantivy(e.into()))?;
                 out.push(s);
             }
         }
@@ -211,7 +223,11 @@ pub fn strip_links(text: &str) -> String {
     text.split_whitespace()
         .map(|w| {
             let lower = w.to_ascii_lowercase();
-            match ["http://", "https://", "pic.twitter.com/", "www."].iter().filter_map(|p| lower.find(p)).min() {
+            match ["http://", "https://", "pic.twitter.com/", "www."]
+                .iter()
+                .filter_map(|p| lower.find(p))
+                .min()
+            {
                 Some(0) => "",
                 Some(i) => &w[..i],
                 None => w,
@@ -264,7 +280,9 @@ impl ClaimIndex {
             if hits.len() == keep {
                 continue;
             }
-            let Record::Claim(claim) = self.fields().from_document(&searcher.doc(c.addr)?)? else { continue };
+            let Record::Claim(claim) = self.fields().from_document(&searcher.doc(c.addr)?)? else {
+                continue;
+            };
             groups.insert(c.dup, hits.len());
             scores.push((c.score, c.lexical, c.evidence));
             hits.push(MatchHit {
@@ -281,7 +299,12 @@ impl ClaimIndex {
         let claim_terms: Vec<BTreeSet<String>> = hits
             .iter()
             .map(|h| {
-                let title = h.claim.review.as_ref().and_then(|r| r.title.as_deref()).unwrap_or("");
+                let title = h
+                    .claim
+                    .review
+                    .as_ref()
+                    .and_then(|r| r.title.as_deref())
+                    .unwrap_or("");
                 terms_of(&mut analyzer, &format!("{}\n{}", h.claim.text, title))
             })
             .collect();
@@ -289,10 +312,24 @@ impl ClaimIndex {
             .iter()
             .zip(&scores)
             .zip(&claim_terms)
-            .map(|((h, s), terms)| HitSignals { fused: s.0, lexical: s.1, evidence: s.2, semantic: h.semantic, terms, claim: &h.claim })
+            .map(|((h, s), terms)| HitSignals {
+                fused: s.0,
+                lexical: s.1,
+                evidence: s.2,
+                semantic: h.semantic,
+                terms,
+                claim: &h.claim,
+            })
             .collect();
-        let stmt = Statement { text: &req.text, terms: &stmt_terms, speaker: req.speaker.as_deref(), date: req.date };
-        let feats: Vec<Vec<f32>> = (0..signals.len()).map(|i| flag::features(&stmt, &signals, i)).collect();
+        let stmt = Statement {
+            text: &req.text,
+            terms: &stmt_terms,
+            speaker: req.speaker.as_deref(),
+            date: req.date,
+        };
+        let feats: Vec<Vec<f32>> = (0..signals.len())
+            .map(|i| flag::features(&stmt, &signals, i))
+            .collect();
         drop(signals);
         for (h, x) in hits.iter_mut().zip(&feats) {
             h.score = model.probability(x);
@@ -341,7 +378,11 @@ impl ClaimIndex {
             Some(l) => l.analyzer(),
             None => analysis::plain_analyzer(),
         };
-        let text = if config.strip_links { strip_links(&req.text) } else { req.text.clone() };
+        let text = if config.strip_links {
+            strip_links(&req.text)
+        } else {
+            req.text.clone()
+        };
         let terms = terms_of(&mut analyzer, &text);
         if terms.is_empty() {
             return Ok((Vec::new(), terms, analyzer));
@@ -353,16 +394,29 @@ impl ClaimIndex {
         for t in &terms {
             let term = Term::from_field_text(field, t);
             max_score += idf(searcher, &term, num_docs)? * (1.0 + BM25_K1);
-            should.push((Occur::Should, Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs))));
+            should.push((
+                Occur::Should,
+                Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+            ));
             term_queries.push(term);
         }
         let max_score = max_score.max(1e-6);
         if config.context_weight > 0.0 {
             if let Some(ctx) = req.context.as_deref() {
-                let ctx = if config.strip_links { strip_links(ctx) } else { ctx.to_string() };
+                let ctx = if config.strip_links {
+                    strip_links(ctx)
+                } else {
+                    ctx.to_string()
+                };
                 for t in terms_of(&mut analyzer, &ctx).difference(&terms) {
-                    let q = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
-                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.context_weight))));
+                    let q = TermQuery::new(
+                        Term::from_field_text(field, t),
+                        IndexRecordOption::WithFreqs,
+                    );
+                    should.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(q), config.context_weight)),
+                    ));
                 }
             }
         }
@@ -370,22 +424,41 @@ impl ClaimIndex {
             if let Some(sp) = req.speaker.as_deref() {
                 let mut plain = analysis::plain_analyzer();
                 for t in terms_of(&mut plain, sp) {
-                    let q = TermQuery::new(Term::from_field_text(f.speaker, &t), IndexRecordOption::WithFreqs);
-                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.speaker_weight))));
+                    let q = TermQuery::new(
+                        Term::from_field_text(f.speaker, &t),
+                        IndexRecordOption::WithFreqs,
+                    );
+                    should.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(q), config.speaker_weight)),
+                    ));
                 }
             }
         }
-        let filters = Filters { kind: None, ..req.filters.clone() };
+        let filters = Filters {
+            kind: None,
+            ..req.filters.clone()
+        };
         let mut restrict: Vec<(Occur, Box<dyn Query>)> = filters.clauses(f)?;
         if let Some(d) = req.date {
-            let later = RangeQuery::new(Bound::Excluded(Term::from_field_i64(f.date, d.last_day())), Bound::Unbounded);
+            let later = RangeQuery::new(
+                Bound::Excluded(Term::from_field_i64(f.date, d.last_day())),
+                Bound::Unbounded,
+            );
             restrict.push((Occur::MustNot, Box::new(later)));
         }
-        let kind_q = |k: Kind| -> Box<dyn Query> { Box::new(TermQuery::new(f.kind_term(k), IndexRecordOption::Basic)) };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(should))), (Occur::Must, kind_q(Kind::Claim))];
+        let kind_q = |k: Kind| -> Box<dyn Query> {
+            Box::new(TermQuery::new(f.kind_term(k), IndexRecordOption::Basic))
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, Box::new(BooleanQuery::new(should))),
+            (Occur::Must, kind_q(Kind::Claim)),
+        ];
         clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
-        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(config.candidates.max(1)))?;
+        let top = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(config.candidates.max(1)),
+        )?;
 
         let mut ids = FastStr::new(searcher, crate::schema::FIELD_ID);
         let mut dups = FastStr::new(searcher, crate::schema::FIELD_DUP_KEY);
@@ -407,17 +480,29 @@ impl ClaimIndex {
         if config.evidence_weight > 0.0 {
             let passage_q: Vec<(Occur, Box<dyn Query>)> = term_queries
                 .iter()
-                .map(|t| (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>))
+                .map(|t| {
+                    (
+                        Occur::Should,
+                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs))
+                            as Box<dyn Query>,
+                    )
+                })
                 .collect();
-            let q = BooleanQuery::new(vec![(Occur::Must, Box::new(BooleanQuery::new(passage_q))), (Occur::Must, kind_q(Kind::Evidence))]);
-            let top = searcher.search(&q, &TopDocs::with_limit(config.evidence_candidates.max(1)))?;
+            let q = BooleanQuery::new(vec![
+                (Occur::Must, Box::new(BooleanQuery::new(passage_q))),
+                (Occur::Must, kind_q(Kind::Evidence)),
+            ]);
+            let top =
+                searcher.search(&q, &TopDocs::with_limit(config.evidence_candidates.max(1)))?;
             let mut refs = FastStr::new(searcher, crate::schema::FIELD_CLAIM_REF);
             for (score, addr) in top {
                 let s = (score / max_score).clamp(0.0, 1.0);
                 for claim_id in refs.all(addr)? {
                     if let Some(c) = by_id.get_mut(&claim_id) {
                         c.evidence = c.evidence.max(s);
-                    } else if let Some(c) = self.candidate_by_id(searcher, &claim_id, &restrict, &mut dups)? {
+                    } else if let Some(c) =
+                        self.candidate_by_id(searcher, &claim_id, &restrict, &mut dups)?
+                    {
                         by_id.insert(claim_id, Candidate { evidence: s, ..c });
                     }
                 }
@@ -442,12 +527,23 @@ impl ClaimIndex {
     ) -> Result<Option<Candidate>> {
         let f = self.fields();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, Box::new(TermQuery::new(f.id_term(id), IndexRecordOption::Basic))),
-            (Occur::Must, Box::new(TermQuery::new(f.kind_term(Kind::Claim), IndexRecordOption::Basic))),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(f.id_term(id), IndexRecordOption::Basic)),
+            ),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    f.kind_term(Kind::Claim),
+                    IndexRecordOption::Basic,
+                )),
+            ),
         ];
         clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
         let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(1))?;
-        let Some((_, addr)) = top.first() else { return Ok(None) };
+        let Some((_, addr)) = top.first() else {
+            return Ok(None);
+        };
         Ok(Some(Candidate {
             addr: *addr,
             id: id.to_string(),

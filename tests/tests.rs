@@ -8,3 +8,6 @@ mod core;
 
 // The `claimdex` binary: exit codes, messages and outputs.
 mod cli;
+
+// Fact-check articles: quotes, speakers, claims and evidence.
+mod articles;
