@@ -20,6 +20,7 @@ pub mod matcher;
 pub mod model;
 pub mod schema;
 pub mod search;
+pub mod vectors;
 
 pub use date::PartialDate;
 pub use error::{Error, Result};

@@ -140,7 +140,7 @@ impl Default for MatchConfig {
             context_weight: 0.4,
             speaker_weight: 1.0,
             evidence_weight: 1.0,
-            evidence_candidates: 300,
+            evidence_candidates: 150,
         }
     }
 }
@@ -351,7 +351,10 @@ impl ClaimIndex {
             flagged: score >= model.flagged,
             suggested: score >= model.suggested,
             score,
-            features: feats.into_iter().next().unwrap_or_default(),
+            features: feats
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| vec![0.0; flag::FEATURES.len()]),
             hits,
         })
     }
@@ -501,7 +504,7 @@ impl ClaimIndex {
                     if let Some(c) = by_id.get_mut(&claim_id) {
                         c.evidence = c.evidence.max(s);
                     } else if let Some(c) =
-                        self.candidate_by_id(searcher, &claim_id, &restrict, &mut dups)?
+                        self.candidate_by_id(searcher, &claim_id, req, &restrict, &mut dups)?
                     {
                         by_id.insert(claim_id, Candidate { evidence: s, ..c });
                     }
@@ -517,41 +520,74 @@ impl ClaimIndex {
         Ok((out, terms, analyzer))
     }
 
-    /// A claim by id as a candidate with no lexical score, if it passes the restrictions.
+    /// A claim by id as a candidate with no lexical score, if it passes the restrictions: the
+    /// statement's date through the date column, other filters through a query.
     fn candidate_by_id(
         &self,
         searcher: &Searcher,
         id: &str,
+        req: &MatchRequest,
         restrict: &[(Occur, Box<dyn Query>)],
         dups: &mut FastStr,
     ) -> Result<Option<Candidate>> {
         let f = self.fields();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(f.id_term(id), IndexRecordOption::Basic)),
-            ),
-            (
-                Occur::Must,
-                Box::new(TermQuery::new(
-                    f.kind_term(Kind::Claim),
-                    IndexRecordOption::Basic,
-                )),
-            ),
-        ];
-        clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
-        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(1))?;
-        let Some((_, addr)) = top.first() else {
+        let Some(addr) = self.addr_of(searcher, id)? else {
             return Ok(None);
         };
+        let plain_filters = Filters {
+            kind: None,
+            ..req.filters.clone()
+        } == Filters::default();
+        if plain_filters {
+            if let Some(d) = req.date {
+                let col = searcher
+                    .segment_reader(addr.segment_ord)
+                    .fast_fields()
+                    .i64(crate::schema::FIELD_DATE)?;
+                if col.first(addr.doc_id).is_some_and(|day| day > d.last_day()) {
+                    return Ok(None);
+                }
+            }
+        } else {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Must,
+                Box::new(TermQuery::new(f.id_term(id), IndexRecordOption::Basic)),
+            )];
+            clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
+            if searcher.search(&BooleanQuery::new(clauses), &tantivy::collector::Count)? == 0 {
+                return Ok(None);
+            }
+        }
         Ok(Some(Candidate {
-            addr: *addr,
+            addr,
             id: id.to_string(),
-            dup: dups.first(*addr)?,
+            dup: dups.first(addr)?,
             lexical: 0.0,
             evidence: 0.0,
             semantic: None,
             score: 0.0,
         }))
+    }
+
+    /// The address of the live claim with this id, read from the postings of the id term.
+    pub(crate) fn addr_of(&self, searcher: &Searcher, id: &str) -> Result<Option<DocAddress>> {
+        use tantivy::{DocSet, TERMINATED};
+        let term = self.fields().id_term(id);
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let inv = seg.inverted_index(self.fields().id)?;
+            if let Some(mut postings) = inv
+                .read_postings(&term, IndexRecordOption::Basic)
+                .map_err(|e| Error::Tantivy(e.into()))?
+            {
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    if !seg.is_deleted(doc) {
+                        return Ok(Some(DocAddress::new(ord as u32, doc)));
+                    }
+                    doc = postings.advance();
+                }
+            }
+        }
+        Ok(None)
     }
 }

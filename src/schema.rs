@@ -1,8 +1,8 @@
 //! The tantivy schema: the one module that knows fields, and converts records to and from documents.
 
 use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, SchemaBuilder, TextFieldIndexing,
-    TextOptions, Value, FAST, INDEXED, STORED, STRING,
+    BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, SchemaBuilder,
+    TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::{TantivyDocument, Term};
 
@@ -30,6 +30,8 @@ pub const FIELD_CLAIM_REF: &str = "claim_ref";
 pub const FIELD_DUP_KEY: &str = "dup_key";
 /// The whole record as JSON.
 pub const FIELD_RECORD: &str = "record";
+/// A claim's embeddings (see `vectors::encode`).
+pub const FIELD_VECTOR: &str = "vector";
 /// Prefix of the per-language full-text fields ("body_en"); claims index statement and review
 /// title, evidence its excerpt.
 pub const BODY_PREFIX: &str = "body_";
@@ -57,6 +59,8 @@ pub struct ClaimFields {
     pub dup_key: Field,
     /// See [`FIELD_RECORD`].
     pub record: Field,
+    /// See [`FIELD_VECTOR`].
+    pub vector: Field,
     /// One body field per stemmed language, in [`LANGS`] order, then the plain one.
     pub bodies: Vec<(Option<Lang>, Field)>,
 }
@@ -86,6 +90,7 @@ impl ClaimFields {
         let claim_ref = b.add_text_field(FIELD_CLAIM_REF, STRING | FAST);
         let dup_key = b.add_text_field(FIELD_DUP_KEY, STRING | FAST);
         let record = b.add_text_field(FIELD_RECORD, STORED);
+        let vector = b.add_bytes_field(FIELD_VECTOR, BytesOptions::default().set_fast());
         let mut bodies = Vec::new();
         for lang in LANGS.iter().copied().map(Some).chain([None]) {
             let analyzer = lang
@@ -111,6 +116,7 @@ impl ClaimFields {
             claim_ref,
             dup_key,
             record,
+            vector,
             bodies,
         };
         (b.build(), fields)

@@ -149,3 +149,62 @@ fn search_with_filters_and_errors() {
         );
     }
 }
+
+#[test]
+fn flag_prints_only_flagged_sentences_with_reasons() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let corpus = root().join("corpus");
+    let debate = fixture("debate/20211210_kabul_panel.tsv");
+    let out = claimdex(
+        &[
+            "--index",
+            index.to_str().unwrap(),
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "flag",
+            debate.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("line 4 SPOKESMAN") && text.contains("polygraph-balki-2021-12-05"),
+        "{text}"
+    );
+    assert!(text.contains("why: "), "{text}");
+    assert!(
+        !text.contains("line 9 "),
+        "an unrelated sentence is not flagged: {text}"
+    );
+    assert!(
+        stderr(&out).contains("screened 24 sentences"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn articles_dry_run_shows_the_extraction() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = fixture("articles/polygraph-taliban-amnesty.txt");
+    let out = claimdex(
+        &["index", "--articles", seed.to_str().unwrap(), "--dry-run"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Abdul Qahar Balki, Spokesperson, Foreign Affairs Ministry, Afghan Taliban"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[MISLEADING]") && text.contains("refutes"),
+        "{text}"
+    );
+    assert!(
+        !dir.path().join("index").exists(),
+        "a dry run writes nothing"
+    );
+}

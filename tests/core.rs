@@ -366,3 +366,30 @@ fn upsert_and_delete() {
     let stats = idx.stats().unwrap();
     assert_eq!((stats.claims, stats.evidence), (4, 7));
 }
+
+#[test]
+fn replaying_a_hand_made_debate_ranks_the_repeats_first() {
+    use claimdex::eval;
+    let idx = corpus_index();
+    let transcripts = eval::read_transcripts(&fixture("debate")).unwrap();
+    let qrels = eval::read_qrels(&fixture("debate/qrels.tsv")).unwrap();
+    let (report, samples) = eval::replay_debates(&idx, &transcripts, &qrels).unwrap();
+    assert_eq!(
+        (report.debates, report.sentences, report.repeats),
+        (1, 24, 5)
+    );
+    assert_eq!(samples.len(), 24);
+    assert!(report.ap > 0.8, "{report:?}");
+    assert!(
+        report.flagged.correct >= 3 && report.flagged.precision >= 0.75,
+        "{report:?}"
+    );
+    assert!(report.flagged_with_right_claim >= 3, "{report:?}");
+    // Every flag carries the reasons that drove it.
+    let res = idx
+        .match_claims(&MatchRequest::new(
+            "The Mojahedin are fully committed to enforcing the amnesty decree.",
+        ))
+        .unwrap();
+    assert!(res.flagged && !res.hits[0].reasons.is_empty());
+}
