@@ -2,10 +2,7 @@
 fn main() -> claimdex::Result<()> {
     for path in std::env::args().skip(1) {
         let x = claimdex::article::extract_file(std::path::Path::new(&path))?;
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&x).expect("serializable")
-        );
+        println!("{}", serde_json::to_string_pretty(&x).expect("serializable"));
     }
     Ok(())
 }

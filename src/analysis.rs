@@ -5,8 +5,8 @@ use std::mem;
 
 use rust_stemmers::Algorithm;
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language as StopLanguage, LowerCaser, RemoveLongFilter, SimpleTokenizer,
-    StopWordFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer, TokenizerManager,
+    AsciiFoldingFilter, Language as StopLanguage, LowerCaser, RemoveLongFilter, SimpleTokenizer, StopWordFilter,
+    TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer, TokenizerManager,
 };
 
 /// A language that claimdex stems: its BCP-47 primary subtag, its stemmer and its stopword list.
@@ -41,11 +41,7 @@ pub const LANGS: [Lang; 18] = [
 ];
 
 const fn lang(code: &'static str, algorithm: Algorithm, stopwords: Option<StopLanguage>) -> Lang {
-    Lang {
-        code,
-        algorithm,
-        stopwords,
-    }
+    Lang { code, algorithm, stopwords }
 }
 
 /// The analyzer name of text in no stemmed language: lowercased and folded only.
@@ -54,11 +50,7 @@ pub const PLAIN: &str = "plain";
 impl Lang {
     /// The language of a BCP-47 tag ("en-GB" → en, "nb" → no); `None` when it is not stemmed.
     pub fn of_tag(tag: &str) -> Option<Lang> {
-        let primary = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
         let primary = match primary.as_str() {
             "nb" | "nn" => "no",
             "" => "en",
@@ -125,10 +117,7 @@ pub struct StemFilter(Algorithm);
 impl TokenFilter for StemFilter {
     type Tokenizer<T: Tokenizer> = StemTokenizer<T>;
     fn transform<T: Tokenizer>(self, inner: T) -> StemTokenizer<T> {
-        StemTokenizer {
-            algorithm: self.0,
-            inner,
-        }
+        StemTokenizer { algorithm: self.0, inner }
     }
 }
 
@@ -199,10 +188,7 @@ mod tests {
         let fr = Lang::of_tag("fr-FR").expect("french is supported");
         assert_eq!(fr.code, "fr");
         let mut a = fr.analyzer();
-        assert_eq!(
-            tokens(&mut a, "les élections présidentielles"),
-            ["elect", "presidentiel"]
-        );
+        assert_eq!(tokens(&mut a, "les élections présidentielles"), ["elect", "presidentiel"]);
         assert!(Lang::of_tag("xx").is_none());
         assert_eq!(Lang::of_tag("nb").map(|l| l.code), Some("no"));
     }

@@ -8,9 +8,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::ingest;
 use crate::model::{Kind, Rating, Record};
-use crate::{
-    ClaimIndex, Filters, IngestOptions, MatchRequest, MatchResult, PartialDate, SearchRequest,
-};
+use crate::{ClaimIndex, Filters, IngestOptions, MatchRequest, MatchResult, PartialDate, SearchRequest};
 
 /// claimdex: find the prior fact-checks a statement repeats, with verdicts and evidence.
 #[derive(Debug, Parser)]
@@ -155,12 +153,7 @@ pub struct FilterArgs {
 impl FilterArgs {
     fn to_filters(&self, kind: Option<Kind>) -> anyhow::Result<Filters> {
         let date = |s: &Option<String>, name: &str| -> anyhow::Result<Option<PartialDate>> {
-            s.as_deref()
-                .map(|d| {
-                    d.parse::<PartialDate>()
-                        .with_context(|| format!("--{name} {d:?}"))
-                })
-                .transpose()
+            s.as_deref().map(|d| d.parse::<PartialDate>().with_context(|| format!("--{name} {d:?}"))).transpose()
         };
         let verdicts = self
             .verdict
@@ -169,11 +162,7 @@ impl FilterArgs {
                 Rating::parse(v).with_context(|| {
                     format!(
                         "--verdict {v:?}: expected one of {}",
-                        Rating::ALL
-                            .iter()
-                            .map(|r| r.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        Rating::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
                     )
                 })
             })
@@ -252,28 +241,29 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Opens the index for reading, building it from the corpus first if it does not exist yet.
-pub fn open_or_build(index: &Path, corpus: &Path) -> anyhow::Result<ClaimIndex> {
-    if !ClaimIndex::exists(index) {
+/// The semantic model is loaded when `semantic` is set (matching) or the index is built now.
+pub fn open_or_build(index: &Path, corpus: &Path, semantic: bool) -> anyhow::Result<ClaimIndex> {
+    let building = !ClaimIndex::exists(index);
+    let embedder = if semantic || building { crate::embed::load_default() } else { None };
+    if building {
         if !corpus.exists() {
-            bail!(
-                "no index in {} and no corpus in {} to build it from",
-                index.display(),
-                corpus.display()
-            );
+            bail!("no index in {} and no corpus in {} to build it from", index.display(), corpus.display());
         }
-        eprintln!(
-            "claimdex: building {} from {} (first use)",
-            index.display(),
-            corpus.display()
-        );
-        let idx = ClaimIndex::create_in_dir(index)
-            .with_context(|| format!("creating {}", index.display()))?;
+        eprintln!("claimdex: building {} from {} (first use)", index.display(), corpus.display());
+        let mut idx = ClaimIndex::create_in_dir(index).with_context(|| format!("creating {}", index.display()))?;
+        if let Some(e) = embedder {
+            idx = idx.with_embedder(e);
+        }
         let records = ingest::read_paths(&[corpus.to_path_buf()], true)?;
         idx.ingest(records, IngestOptions { strict: true }, &mut |_| {})
             .with_context(|| format!("indexing {}", corpus.display()))?;
         return Ok(idx);
     }
-    ClaimIndex::open_in_dir(index).with_context(|| format!("opening {}", index.display()))
+    let idx = ClaimIndex::open_in_dir(index).with_context(|| format!("opening {}", index.display()))?;
+    Ok(match embedder {
+        Some(e) => idx.with_embedder(e),
+        None => idx,
+    })
 }
 
 /// Article files under the given paths (directories walked for .txt, .md, .markdown, .html, .htm).
@@ -283,9 +273,7 @@ fn article_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         if p.is_dir() {
             for e in walkdir::WalkDir::new(p).sort_by_file_name() {
                 let e = e.with_context(|| format!("walking {}", p.display()))?;
-                if e.file_type().is_file()
-                    && crate::article::ArticleFormat::from_path(e.path()).is_some()
-                {
+                if e.file_type().is_file() && crate::article::ArticleFormat::from_path(e.path()).is_some() {
                     out.push(e.into_path());
                 }
             }
@@ -321,27 +309,13 @@ fn print_dry_run(files: &[PathBuf], json: bool) -> anyhow::Result<()> {
             writeln!(out, "{}", serde_json::json!({"file": f, "extraction": x}))?;
             continue;
         }
-        writeln!(
-            out,
-            "{}: {}",
-            f.display(),
-            x.title.as_deref().unwrap_or("(no headline)")
-        )?;
+        writeln!(out, "{}: {}", f.display(), x.title.as_deref().unwrap_or("(no headline)"))?;
         writeln!(out, "  quotes:")?;
         for q in &x.quotes {
             let who = q.speaker.as_deref().unwrap_or("(unattributed)");
-            let role = q
-                .role
-                .as_deref()
-                .map(|r| format!(", {r}"))
-                .unwrap_or_default();
+            let role = q.role.as_deref().map(|r| format!(", {r}")).unwrap_or_default();
             let date = q.date.map(|d| format!(", {d}")).unwrap_or_default();
-            writeln!(
-                out,
-                "    [{}] {who}{role}{date}: “{}”",
-                q.pattern,
-                short(&q.text, 110)
-            )?;
+            writeln!(out, "    [{}] {who}{role}{date}: “{}”", q.pattern, short(&q.text, 110))?;
         }
         writeln!(out, "  would index:")?;
         for c in &x.claims {
@@ -355,11 +329,7 @@ fn print_dry_run(files: &[PathBuf], json: bool) -> anyhow::Result<()> {
             )?;
         }
         for e in &x.evidence {
-            let links: Vec<String> = e
-                .claims
-                .iter()
-                .map(|l| format!("{} {}", l.stance.as_str(), l.claim_id))
-                .collect();
+            let links: Vec<String> = e.claims.iter().map(|l| format!("{} {}", l.stance.as_str(), l.claim_id)).collect();
             writeln!(
                 out,
                 "    evidence {}  {}: “{}” ({})",
@@ -381,15 +351,14 @@ fn run_index(cli: &Cli, a: &IndexArgs) -> anyhow::Result<()> {
         }
         return print_dry_run(&articles, a.json);
     }
-    let idx = ClaimIndex::open_or_create(&cli.index)
-        .with_context(|| format!("opening {}", cli.index.display()))?;
+    let mut idx = ClaimIndex::open_or_create(&cli.index).with_context(|| format!("opening {}", cli.index.display()))?;
+    if let Some(e) = crate::embed::load_default() {
+        idx = idx.with_embedder(e);
+    }
     idx.lock_for_writing()?;
     let start = std::time::Instant::now();
-    let records: ingest::Records = if a.paths.is_empty() {
-        Box::new(std::iter::empty())
-    } else {
-        ingest::read_paths(&a.paths, !a.json)?
-    };
+    let records: ingest::Records =
+        if a.paths.is_empty() { Box::new(std::iter::empty()) } else { ingest::read_paths(&a.paths, !a.json)? };
     let records = records.chain(article_records(&articles));
     let mut first_errors = 0usize;
     let report = idx.ingest(records, IngestOptions { strict: a.strict }, &mut |e| {
@@ -423,9 +392,7 @@ fn run_search(cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
     let kind = a
         .kind
         .as_deref()
-        .map(|k| {
-            Kind::parse(k).with_context(|| format!("--kind {k:?}: expected claim or evidence"))
-        })
+        .map(|k| Kind::parse(k).with_context(|| format!("--kind {k:?}: expected claim or evidence")))
         .transpose()?;
     let req = SearchRequest {
         query: a.query.clone(),
@@ -433,7 +400,7 @@ fn run_search(cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
         limit: a.limit,
         offset: a.offset,
     };
-    let idx = open_or_build(&cli.index, &cli.corpus)?;
+    let idx = open_or_build(&cli.index, &cli.corpus, false)?;
     let res = idx.search(&req)?;
     let mut out = io::stdout().lock();
     if a.json {
@@ -450,10 +417,7 @@ fn run_search(cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
         res.offset + res.hits.len()
     )?;
     for (i, h) in res.hits.iter().enumerate() {
-        let snippet = h
-            .snippet
-            .replace("<b>", "\x1b[1m")
-            .replace("</b>", "\x1b[0m");
+        let snippet = h.snippet.replace("<b>", "\x1b[1m").replace("</b>", "\x1b[0m");
         let snippet = unescape(&snippet);
         match &h.record {
             Record::Claim(c) => {
@@ -482,20 +446,10 @@ fn run_search(cli: &Cli, a: &SearchArgs) -> anyhow::Result<()> {
 }
 
 fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
-    let date = a
-        .date
-        .as_deref()
-        .map(|d| {
-            d.parse::<PartialDate>()
-                .with_context(|| format!("--date {d:?}"))
-        })
-        .transpose()?;
-    let filters = FilterArgs {
-        verdict: a.verdict.clone(),
-        publisher: a.publisher.clone(),
-        ..Default::default()
-    }
-    .to_filters(None)?;
+    let date =
+        a.date.as_deref().map(|d| d.parse::<PartialDate>().with_context(|| format!("--date {d:?}"))).transpose()?;
+    let filters = FilterArgs { verdict: a.verdict.clone(), publisher: a.publisher.clone(), ..Default::default() }
+        .to_filters(None)?;
     let make = |text: String| MatchRequest {
         text,
         speaker: a.speaker.clone(),
@@ -505,7 +459,7 @@ fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
         filters: filters.clone(),
         ..Default::default()
     };
-    let idx = open_or_build(&cli.index, &cli.corpus)?;
+    let idx = open_or_build(&cli.index, &cli.corpus, true)?;
     let mut out = io::stdout().lock();
     if a.text == "-" {
         for (n, line) in io::stdin().lock().lines().enumerate() {
@@ -527,15 +481,19 @@ fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
 
 /// The index an evaluation runs on: the given claims in memory, or the `--index`.
 fn eval_index(cli: &Cli, claims: &[PathBuf], progress: bool) -> anyhow::Result<ClaimIndex> {
-    if claims.is_empty() {
-        return ClaimIndex::open_in_dir(&cli.index)
-            .with_context(|| format!("opening {}", cli.index.display()));
+    let embedder = crate::embed::load_default();
+    let mut idx = if claims.is_empty() {
+        ClaimIndex::open_in_dir(&cli.index).with_context(|| format!("opening {}", cli.index.display()))?
+    } else {
+        ClaimIndex::create_in_ram()?
+    };
+    if let Some(e) = embedder {
+        idx = idx.with_embedder(e);
     }
-    let idx = ClaimIndex::create_in_ram()?;
-    let records = ingest::read_paths(claims, progress)?;
-    idx.ingest(records, IngestOptions::default(), &mut |e| {
-        eprintln!("claimdex: skipped: {e}")
-    })?;
+    if !claims.is_empty() {
+        let records = ingest::read_paths(claims, progress)?;
+        idx.ingest(records, IngestOptions::default(), &mut |e| eprintln!("claimdex: skipped: {e}"))?;
+    }
     Ok(idx)
 }
 
@@ -560,11 +518,8 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
     }
     idx.set_match_config(config);
     if let Some(p) = &a.flag_model {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        idx.set_flag_model(
-            crate::FlagModel::from_json(&text).with_context(|| p.display().to_string())?,
-        );
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        idx.set_flag_model(crate::FlagModel::from_json(&text).with_context(|| p.display().to_string())?);
     }
     let qrels = read_all_qrels(&a.qrels)?;
     if let Some(dir) = &a.debates {
@@ -593,12 +548,7 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
         )?;
         for (name, t, p, ph) in [
             ("flagged", m.flagged, &r.flagged, r.flags_per_hour),
-            (
-                "suggested",
-                m.suggested,
-                &r.suggested,
-                r.suggestions_per_hour,
-            ),
+            ("suggested", m.suggested, &r.suggested, r.suggestions_per_hour),
         ] {
             writeln!(
                 out,
@@ -606,44 +556,28 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
                 name, t, p.predicted, p.precision, p.recall, p.f1, ph
             )?;
         }
-        writeln!(
-            out,
-            "flagged with the right claim on top: {} of {}",
-            r.flagged_with_right_claim, r.flagged.correct
-        )?;
+        writeln!(out, "flagged with the right claim on top: {} of {}", r.flagged_with_right_claim, r.flagged.correct)?;
         return Ok(());
     }
-    let Some(queries_path) = &a.queries else {
-        bail!("--queries or --debates is required")
-    };
+    let Some(queries_path) = &a.queries else { bail!("--queries or --debates is required") };
     let queries = eval::read_queries(queries_path)?;
     let transcripts = match &a.transcripts {
         Some(d) => eval::read_transcripts(d)?,
         None => Default::default(),
     };
     let mut run_file = match &a.run {
-        Some(p) => Some(io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+        Some(p) => {
+            Some(io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
+        }
         None => None,
     };
-    let report = eval::evaluate(
-        &idx,
-        &queries,
-        &qrels,
-        &transcripts,
-        run_file.as_mut().map(|w| w as &mut dyn Write),
-    )?;
+    let report = eval::evaluate(&idx, &queries, &qrels, &transcripts, run_file.as_mut().map(|w| w as &mut dyn Write))?;
     if let Some(mut w) = run_file {
         w.flush()?;
     }
     let mut out = io::stdout().lock();
     if a.json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::json!({"report": report, "index_seconds": index_secs})
-        )?;
+        writeln!(out, "{}", serde_json::json!({"report": report, "index_seconds": index_secs}))?;
         return Ok(());
     }
     writeln!(
@@ -656,15 +590,8 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
         report.seconds,
         report.as_is.queries as f64 / report.seconds.max(1e-9)
     )?;
-    writeln!(
-        out,
-        "{:<14}{:>7}{:>7}{:>7}{:>8}{:>7}{:>7}",
-        "", "MAP@1", "MAP@3", "MAP@5", "MRR@10", "R@10", "R@100"
-    )?;
-    for (name, m) in [
-        ("as is", &report.as_is),
-        ("twins merged", &report.twins_merged),
-    ] {
+    writeln!(out, "{:<14}{:>7}{:>7}{:>7}{:>8}{:>7}{:>7}", "", "MAP@1", "MAP@3", "MAP@5", "MRR@10", "R@10", "R@100")?;
+    for (name, m) in [("as is", &report.as_is), ("twins merged", &report.twins_merged)] {
         writeln!(
             out,
             "{:<14}{:>7.3}{:>7.3}{:>7.3}{:>8.3}{:>7.3}{:>7.3}",
@@ -683,10 +610,7 @@ fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
         .without
         .iter()
         .map(|n| {
-            crate::flag::FEATURES
-                .iter()
-                .position(|f| f == n)
-                .with_context(|| format!("--without {n}: unknown feature"))
+            crate::flag::FEATURES.iter().position(|f| f == n).with_context(|| format!("--without {n}: unknown feature"))
         })
         .collect::<anyhow::Result<_>>()?;
     for (x, _) in &mut samples {
@@ -701,25 +625,15 @@ fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
         report.repeats,
         a.qrels
             .iter()
-            .map(|p| p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default())
+            .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
             .collect::<Vec<_>>()
             .join(", "),
-        if a.without.is_empty() {
-            String::new()
-        } else {
-            format!(", without {}", a.without.join(","))
-        }
+        if a.without.is_empty() { String::new() } else { format!(", without {}", a.without.join(",")) }
     );
     let model = crate::FlagModel::train(&samples, &what)?;
     std::fs::write(&a.out, serde_json::to_string_pretty(&model)? + "\n")
         .with_context(|| format!("writing {}", a.out.display()))?;
-    let scored: Vec<(f32, bool)> = samples
-        .iter()
-        .map(|(x, l)| (model.probability(x), *l))
-        .collect();
+    let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
     let p = crate::flag::prf(&scored, model.flagged);
     println!(
         "trained on {what}: train AP {:.3}, F1 {:.3} (P {:.3}, R {:.3}) at flagged >= {:.3}; suggested >= {:.3}; wrote {}",
@@ -742,18 +656,10 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
     } else {
         let p = Path::new(&a.input);
         let s = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
-        (
-            s,
-            p.file_stem()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        )
+        (s, p.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
     };
     let date = match &a.date {
-        Some(d) => Some(
-            d.parse::<PartialDate>()
-                .with_context(|| format!("--date {d:?}"))?,
-        ),
+        Some(d) => Some(d.parse::<PartialDate>().with_context(|| format!("--date {d:?}"))?),
         None => crate::eval::transcript_date(&name),
     };
     let lines: Vec<crate::eval::Line> = text
@@ -768,19 +674,14 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
                     speaker: speaker.to_string(),
                     text: sentence.to_string(),
                 },
-                _ => crate::eval::Line {
-                    number: (n + 1).to_string(),
-                    speaker: String::new(),
-                    text: l.to_string(),
-                },
+                _ => crate::eval::Line { number: (n + 1).to_string(), speaker: String::new(), text: l.to_string() },
             }
         })
         .collect();
     let transcript = crate::eval::Transcript { name, date, lines };
-    let idx = open_or_build(&cli.index, &cli.corpus)?;
-    let mut reqs: Vec<MatchRequest> = (0..transcript.lines.len())
-        .map(|i| crate::eval::request_for_line(&transcript, i, 3))
-        .collect();
+    let idx = open_or_build(&cli.index, &cli.corpus, true)?;
+    let mut reqs: Vec<MatchRequest> =
+        (0..transcript.lines.len()).map(|i| crate::eval::request_for_line(&transcript, i, 3)).collect();
     for r in &mut reqs {
         r.no_evidence = false;
     }
@@ -797,26 +698,15 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
             continue;
         }
         if a.json {
-            writeln!(
-                out,
-                "{}",
-                serde_json::json!({"line": line.number, "speaker": line.speaker, "result": res})
-            )?;
+            writeln!(out, "{}", serde_json::json!({"line": line.number, "speaker": line.speaker, "result": res}))?;
             continue;
         }
-        let who = if line.speaker.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", line.speaker)
-        };
+        let who = if line.speaker.is_empty() { String::new() } else { format!("{}: ", line.speaker) };
         writeln!(out, "line {} {who}", line.number)?;
         print_match(&mut out, &res, false)?;
         if let Some(h) = res.hits.first() {
-            let why: Vec<String> = h
-                .reasons
-                .iter()
-                .map(|r| format!("{}={:.2} ({:+.2})", r.feature, r.value, r.weight))
-                .collect();
+            let why: Vec<String> =
+                h.reasons.iter().map(|r| format!("{}={:.2} ({:+.2})", r.feature, r.value, r.weight)).collect();
             writeln!(out, "       why: {}", why.join(", "))?;
         }
         writeln!(out)?;
@@ -831,9 +721,7 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
 
 fn verdict_label(c: &crate::Claim) -> String {
     match &c.verdict {
-        Some(v) if v.label.eq_ignore_ascii_case(v.rating.as_str()) => {
-            v.rating.as_str().to_uppercase()
-        }
+        Some(v) if v.label.eq_ignore_ascii_case(v.rating.as_str()) => v.rating.as_str().to_uppercase(),
         Some(v) => format!("{} ({})", v.rating.as_str().to_uppercase(), v.label),
         None => "no verdict".into(),
     }
@@ -849,11 +737,7 @@ fn who_when(who: Option<&str>, when: Option<PartialDate>) -> String {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
 fn short(s: &str, n: usize) -> String {
@@ -878,25 +762,13 @@ pub fn print_match(out: &mut impl Write, res: &MatchResult, json: bool) -> anyho
     } else {
         "no confident match"
     };
-    writeln!(
-        out,
-        "» {}  [{tier}, score {:.2}]",
-        short(&res.text, 100),
-        res.score
-    )?;
+    writeln!(out, "» {}  [{tier}, score {:.2}]", short(&res.text, 100), res.score)?;
     if res.hits.is_empty() {
         writeln!(out, "  no prior claims found")?;
     }
     for (i, h) in res.hits.iter().enumerate() {
         let c = &h.claim;
-        writeln!(
-            out,
-            "{:>3}. {:.2}  {}  “{}”",
-            i + 1,
-            h.score,
-            verdict_label(c),
-            short(&c.text, 160)
-        )?;
+        writeln!(out, "{:>3}. {:.2}  {}  “{}”", i + 1, h.score, verdict_label(c), short(&c.text, 160))?;
         let mut who = who_when(c.speaker.as_deref(), c.date);
         if let Some(r) = &c.speaker_role {
             who = format!("{who} — {r}");
@@ -910,36 +782,18 @@ pub fn print_match(out: &mut impl Write, res: &MatchResult, json: bool) -> anyho
                 out,
                 "       review: {publ} {}{}",
                 short(title, 90),
-                if url.is_empty() {
-                    String::new()
-                } else {
-                    format!(" <{url}>")
-                }
+                if url.is_empty() { String::new() } else { format!(" <{url}>") }
             )?;
         }
         if !h.twins.is_empty() {
-            writeln!(
-                out,
-                "       same statement also checked as: {}",
-                h.twins.join(", ")
-            )?;
+            writeln!(out, "       same statement also checked as: {}", h.twins.join(", "))?;
         }
         for e in h.evidence.iter().take(5) {
             let src = who_when(e.evidence.source.as_deref(), e.evidence.date);
-            writeln!(
-                out,
-                "       {:<8} {}: “{}”",
-                e.stance.as_str(),
-                src,
-                short(&e.evidence.text, 140)
-            )?;
+            writeln!(out, "       {:<8} {}: “{}”", e.stance.as_str(), src, short(&e.evidence.text, 140))?;
         }
         if h.evidence.len() > 5 {
-            writeln!(
-                out,
-                "       … and {} more evidence excerpts",
-                h.evidence.len() - 5
-            )?;
+            writeln!(out, "       … and {} more evidence excerpts", h.evidence.len() - 5)?;
         }
     }
     Ok(())

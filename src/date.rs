@@ -49,10 +49,7 @@ fn month_from_word(w: &str) -> Option<u8> {
     if w == "sept" {
         return Some(9);
     }
-    MONTHS
-        .iter()
-        .position(|m| m.starts_with(w.as_str()))
-        .map(|i| i as u8 + 1)
+    MONTHS.iter().position(|m| m.starts_with(w.as_str())).map(|i| i as u8 + 1)
 }
 
 fn is_leap(y: i32) -> bool {
@@ -123,19 +120,13 @@ impl PartialDate {
     /// The full date of a day number (days since 1970-01-01).
     pub fn from_days(days: i64) -> PartialDate {
         let (y, m, d) = civil_from_days(days);
-        PartialDate {
-            year: y,
-            month: Some(m),
-            day: Some(d),
-        }
+        PartialDate { year: y, month: Some(m), day: Some(d) }
     }
 
     /// Today's date (UTC).
     pub fn today() -> PartialDate {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
+        let secs =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         PartialDate::from_days(secs.div_euclid(86_400))
     }
 
@@ -149,25 +140,20 @@ impl PartialDate {
         if let Some(d) = parse_iso(t)? {
             return Ok(d);
         }
-        let words: Vec<&str> = t
-            .split(|c: char| c.is_whitespace() || c == ',' || c == '/')
-            .filter(|w| !w.is_empty())
-            .collect();
+        let words: Vec<&str> =
+            t.split(|c: char| c.is_whitespace() || c == ',' || c == '/').filter(|w| !w.is_empty()).collect();
         let num = |w: &str| -> Option<u32> {
             let w = w.trim_end_matches(|c: char| !c.is_ascii_digit());
             let w = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
             let digits = w.trim_end_matches(['s', 't', 'n', 'd', 'r', 'h']);
-            if !digits.is_empty() && digits.len() <= 4 && digits.chars().all(|c| c.is_ascii_digit())
-            {
+            if !digits.is_empty() && digits.len() <= 4 && digits.chars().all(|c| c.is_ascii_digit()) {
                 digits.parse().ok()
             } else {
                 None
             }
         };
         for (i, w) in words.iter().enumerate() {
-            if let Some(m) =
-                month_from_word(w.trim_matches(|c: char| !c.is_alphanumeric() && c != '.'))
-            {
+            if let Some(m) = month_from_word(w.trim_matches(|c: char| !c.is_alphanumeric() && c != '.')) {
                 // Month Day, Year
                 let next = words.get(i + 1).and_then(|w| num(w));
                 let next2 = words.get(i + 2).and_then(|w| num(w));
@@ -206,43 +192,26 @@ impl PartialDate {
 fn parse_iso(t: &str) -> Result<Option<PartialDate>, DateError> {
     let head: String = t.chars().take(10).collect();
     let b = head.as_bytes();
-    let digits = |r: std::ops::Range<usize>| {
-        r.clone()
-            .all(|i| b.get(i).is_some_and(|c| c.is_ascii_digit()))
-    };
+    let digits = |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(|c| c.is_ascii_digit()));
     if !digits(0..4) || (b.len() > 4 && b[4] != b'-') {
         return Ok(None);
     }
     // The rest after the date part may only be a time.
-    let year: i32 = head[0..4]
-        .parse()
-        .map_err(|_| DateError("bad year".into()))?;
+    let year: i32 = head[0..4].parse().map_err(|_| DateError("bad year".into()))?;
     if b.len() == 4 {
-        return if t.len() == 4 {
-            PartialDate::new(year, None, None).map(Some)
-        } else {
-            Ok(None)
-        };
+        return if t.len() == 4 { PartialDate::new(year, None, None).map(Some) } else { Ok(None) };
     }
     if !digits(5..7) {
         return Ok(None);
     }
-    let month: u8 = head[5..7]
-        .parse()
-        .map_err(|_| DateError("bad month".into()))?;
+    let month: u8 = head[5..7].parse().map_err(|_| DateError("bad month".into()))?;
     if b.len() == 7 {
-        return if t.len() == 7 {
-            PartialDate::new(year, Some(month), None).map(Some)
-        } else {
-            Ok(None)
-        };
+        return if t.len() == 7 { PartialDate::new(year, Some(month), None).map(Some) } else { Ok(None) };
     }
     if b[7] != b'-' || !digits(8..10) {
         return Ok(None);
     }
-    let day: u8 = head[8..10]
-        .parse()
-        .map_err(|_| DateError("bad day".into()))?;
+    let day: u8 = head[8..10].parse().map_err(|_| DateError("bad day".into()))?;
     PartialDate::new(year, Some(month), Some(day)).map(Some)
 }
 
@@ -308,9 +277,7 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> String {
-        s.parse::<PartialDate>()
-            .map(|d| d.to_string())
-            .unwrap_or_else(|e| format!("ERR {e}"))
+        s.parse::<PartialDate>().map(|d| d.to_string()).unwrap_or_else(|e| format!("ERR {e}"))
     }
 
     #[test]
@@ -319,10 +286,7 @@ mod tests {
         assert_eq!(p("2021-12-05T10:11:12Z"), "2021-12-05");
         assert_eq!(p("2021-12"), "2021-12");
         assert_eq!(p("2021"), "2021");
-        assert_eq!(
-            p("stated on October 22, 2019 in a campaign mailer.:"),
-            "2019-10-22"
-        );
+        assert_eq!(p("stated on October 22, 2019 in a campaign mailer.:"), "2019-10-22");
         assert_eq!(p("December 5, 2021"), "2021-12-05");
         assert_eq!(p("Dec. 5, 2021"), "2021-12-05");
         assert_eq!(p("Sept. 13, 2021"), "2021-09-13");

@@ -50,35 +50,16 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     /// An ingest error for `path:line`, naming the field at fault.
-    pub fn ingest(
-        path: impl Into<PathBuf>,
-        line: u64,
-        field: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Error::Ingest {
-            path: path.into(),
-            line,
-            field: field.into(),
-            message: message.into(),
-        }
+    pub fn ingest(path: impl Into<PathBuf>, line: u64, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Ingest { path: path.into(), line, field: field.into(), message: message.into() }
     }
 
     /// True for errors caused by the caller's input rather than by the system.
     pub fn is_client_error(&self) -> bool {
-        matches!(
-            self,
-            Error::QueryParse(_)
-                | Error::Ingest { .. }
-                | Error::NotFound(_)
-                | Error::InvalidRequest(_)
-        )
+        matches!(self, Error::QueryParse(_) | Error::Ingest { .. } | Error::NotFound(_) | Error::InvalidRequest(_))
     }
 }

@@ -30,28 +30,16 @@ pub fn read_queries(path: &Path) -> Result<Vec<Query>> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     if first.contains("tweet_content") {
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(b'\t')
-            .has_headers(true)
-            .flexible(true)
-            .from_reader(text.as_bytes());
+        let mut rdr =
+            csv::ReaderBuilder::new().delimiter(b'\t').has_headers(true).flexible(true).from_reader(text.as_bytes());
         for row in rdr.records() {
-            let row = row.map_err(|e| {
-                Error::ingest(
-                    path,
-                    e.position().map(|p| p.line()).unwrap_or(0),
-                    "-",
-                    e.to_string(),
-                )
-            })?;
+            let row =
+                row.map_err(|e| Error::ingest(path, e.position().map(|p| p.line()).unwrap_or(0), "-", e.to_string()))?;
             let (Some(id), Some(t)) = (row.get(0), row.get(1)) else {
                 continue;
             };
             if seen.insert(id.trim().to_string()) {
-                out.push(Query {
-                    id: id.trim().to_string(),
-                    text: t.to_string(),
-                });
+                out.push(Query { id: id.trim().to_string(), text: t.to_string() });
             }
         }
     } else {
@@ -60,22 +48,14 @@ pub fn read_queries(path: &Path) -> Result<Vec<Query>> {
                 if line.trim().is_empty() {
                     continue;
                 }
-                return Err(Error::ingest(
-                    path,
-                    n as u64 + 1,
-                    "-",
-                    "expected `id<TAB>text`",
-                ));
+                return Err(Error::ingest(path, n as u64 + 1, "-", "expected `id<TAB>text`"));
             };
             let id = id.trim();
             if id.is_empty() || id == "query_id" || id == "tweet_id" {
                 continue;
             }
             if seen.insert(id.to_string()) {
-                out.push(Query {
-                    id: id.to_string(),
-                    text: t.to_string(),
-                });
+                out.push(Query { id: id.to_string(), text: t.to_string() });
             }
         }
     }
@@ -92,25 +72,13 @@ pub fn read_qrels(path: &Path) -> Result<Qrels> {
             continue;
         }
         if cols.len() < 4 {
-            return Err(Error::ingest(
-                path,
-                n as u64 + 1,
-                "-",
-                "expected `query_id 0 claim_id relevance`",
-            ));
+            return Err(Error::ingest(path, n as u64 + 1, "-", "expected `query_id 0 claim_id relevance`"));
         }
-        let rel: i32 = cols[3].parse().map_err(|_| {
-            Error::ingest(
-                path,
-                n as u64 + 1,
-                "relevance",
-                format!("{:?} is not a number", cols[3]),
-            )
-        })?;
+        let rel: i32 = cols[3]
+            .parse()
+            .map_err(|_| Error::ingest(path, n as u64 + 1, "relevance", format!("{:?} is not a number", cols[3])))?;
         if rel > 0 {
-            out.entry(cols[0].to_string())
-                .or_default()
-                .insert(cols[2].to_string());
+            out.entry(cols[0].to_string()).or_default().insert(cols[2].to_string());
         }
     }
     Ok(out)
@@ -141,11 +109,7 @@ pub struct Transcript {
 /// Reads one transcript file.
 pub fn read_transcript(path: &Path) -> Result<Transcript> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_string();
+    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_string();
     let date = transcript_date(&name);
     let mut lines = Vec::new();
     for (n, l) in text.lines().enumerate() {
@@ -153,14 +117,8 @@ pub fn read_transcript(path: &Path) -> Result<Transcript> {
             continue;
         }
         let mut cols = l.splitn(3, '\t');
-        let (Some(num), Some(speaker), Some(sentence)) = (cols.next(), cols.next(), cols.next())
-        else {
-            return Err(Error::ingest(
-                path,
-                n as u64 + 1,
-                "-",
-                "expected `line<TAB>speaker<TAB>sentence`",
-            ));
+        let (Some(num), Some(speaker), Some(sentence)) = (cols.next(), cols.next(), cols.next()) else {
+            return Err(Error::ingest(path, n as u64 + 1, "-", "expected `line<TAB>speaker<TAB>sentence`"));
         };
         lines.push(Line {
             number: num.trim().to_string(),
@@ -177,12 +135,7 @@ pub fn transcript_date(name: &str) -> Option<PartialDate> {
     if !d.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    PartialDate::ymd(
-        d[0..4].parse().ok()?,
-        d[4..6].parse().ok()?,
-        d[6..8].parse().ok()?,
-    )
-    .ok()
+    PartialDate::ymd(d[0..4].parse().ok()?, d[4..6].parse().ok()?, d[6..8].parse().ok()?).ok()
 }
 
 /// Reads every `.tsv` transcript in a directory, by name.
@@ -201,35 +154,21 @@ pub fn read_transcripts(dir: &Path) -> Result<BTreeMap<String, Transcript>> {
 
 /// Finds a transcript by the name a query id uses: exactly, ignoring case, or (25 CheckThat!
 /// ids misspell their transcript) by the date prefix when one transcript has that date.
-pub fn resolve_transcript<'a>(
-    name: &str,
-    transcripts: &'a BTreeMap<String, Transcript>,
-) -> Option<&'a Transcript> {
+pub fn resolve_transcript<'a>(name: &str, transcripts: &'a BTreeMap<String, Transcript>) -> Option<&'a Transcript> {
     if let Some(t) = transcripts.get(name) {
         return Some(t);
     }
-    if let Some(t) = transcripts
-        .values()
-        .find(|t| t.name.eq_ignore_ascii_case(name))
-    {
+    if let Some(t) = transcripts.values().find(|t| t.name.eq_ignore_ascii_case(name)) {
         return Some(t);
     }
     let prefix = name.get(0..8)?;
-    let same_day: Vec<&Transcript> = transcripts
-        .values()
-        .filter(|t| t.name.starts_with(prefix))
-        .collect();
+    let same_day: Vec<&Transcript> = transcripts.values().filter(|t| t.name.starts_with(prefix)).collect();
     match same_day.len() {
         0 => None,
         1 => Some(same_day[0]),
         // Several debates that day: the one whose name shares the longest prefix.
         _ => same_day.into_iter().max_by_key(|t| {
-            t.name
-                .to_lowercase()
-                .chars()
-                .zip(name.to_lowercase().chars())
-                .take_while(|(a, b)| a == b)
-                .count()
+            t.name.to_lowercase().chars().zip(name.to_lowercase().chars()).take_while(|(a, b)| a == b).count()
         }),
     }
 }
@@ -257,18 +196,10 @@ pub fn request_for_line(t: &Transcript, i: usize, limit: usize) -> MatchRequest 
 
 /// Builds the match request for a query, with the transcript's speaker, date and previous
 /// sentence when the query id names a transcript line (`<transcript>_<line>`).
-pub fn request_for(
-    q: &Query,
-    transcripts: &BTreeMap<String, Transcript>,
-    limit: usize,
-) -> MatchRequest {
+pub fn request_for(q: &Query, transcripts: &BTreeMap<String, Transcript>, limit: usize) -> MatchRequest {
     if let Some((name, line)) = q.id.rsplit_once('_') {
         if let Some(t) = resolve_transcript(name, transcripts) {
-            if let Some(i) = t
-                .lines
-                .iter()
-                .position(|l| line_key(&l.number) == line_key(line))
-            {
+            if let Some(i) = t.lines.iter().position(|l| line_key(&l.number) == line_key(line)) {
                 let mut req = request_for_line(t, i, limit);
                 req.text = q.text.clone();
                 return req;
@@ -320,10 +251,7 @@ pub fn replay_debates(
             continue;
         };
         if let Some(t) = resolve_transcript(name, transcripts) {
-            labels
-                .entry(t.name.clone())
-                .or_default()
-                .insert(line_key(line), gold);
+            labels.entry(t.name.clone()).or_default().insert(line_key(line), gold);
         }
     }
     let model = index.flag_model();
@@ -333,9 +261,7 @@ pub fn replay_debates(
     let mut seconds = 0.0;
     for (name, gold_lines) in &labels {
         let t = &transcripts[name];
-        let reqs: Vec<MatchRequest> = (0..t.lines.len())
-            .map(|i| request_for_line(t, i, 5))
-            .collect();
+        let reqs: Vec<MatchRequest> = (0..t.lines.len()).map(|i| request_for_line(t, i, 5)).collect();
         let start = std::time::Instant::now();
         let results = index.match_batch(&reqs);
         seconds += start.elapsed().as_secs_f64();
@@ -343,13 +269,7 @@ pub fn replay_debates(
             let gold = gold_lines.get(&line_key(&line.number));
             let label = gold.is_some();
             let (score, features, top) = match res {
-                Ok(r) => (
-                    r.score,
-                    r.features.clone(),
-                    r.hits
-                        .first()
-                        .map(|h| (h.claim.id.clone(), h.twins.clone())),
-                ),
+                Ok(r) => (r.score, r.features.clone(), r.hits.first().map(|h| (h.claim.id.clone(), h.twins.clone()))),
                 // Statements the matcher refuses (empty lines) are never flagged.
                 Err(_) => (0.0, vec![0.0; crate::flag::FEATURES.len()], None),
             };
@@ -422,10 +342,7 @@ pub fn average_precision(ranked: &[bool], relevant: usize, k: usize) -> f64 {
 /// Computes metrics from per-query relevance flags of the ranked groups.
 pub fn metrics(per_query: &[(Vec<bool>, usize)]) -> Metrics {
     let n = per_query.len().max(1) as f64;
-    let mut m = Metrics {
-        queries: per_query.len(),
-        ..Default::default()
-    };
+    let mut m = Metrics { queries: per_query.len(), ..Default::default() };
     for (ranked, relevant) in per_query {
         m.map1 += average_precision(ranked, *relevant, 1);
         m.map3 += average_precision(ranked, *relevant, 3);
@@ -433,20 +350,11 @@ pub fn metrics(per_query: &[(Vec<bool>, usize)]) -> Metrics {
         if let Some(p) = ranked.iter().take(10).position(|r| *r) {
             m.mrr10 += 1.0 / (p + 1) as f64;
         }
-        let found = |k: usize| {
-            ranked.iter().take(k).filter(|r| **r).count() as f64 / (*relevant).max(1) as f64
-        };
+        let found = |k: usize| ranked.iter().take(k).filter(|r| **r).count() as f64 / (*relevant).max(1) as f64;
         m.recall10 += found(10);
         m.recall100 += found(100);
     }
-    for v in [
-        &mut m.map1,
-        &mut m.map3,
-        &mut m.map5,
-        &mut m.mrr10,
-        &mut m.recall10,
-        &mut m.recall100,
-    ] {
+    for v in [&mut m.map1, &mut m.map3, &mut m.map5, &mut m.mrr10, &mut m.recall10, &mut m.recall100] {
         *v /= n;
     }
     m
@@ -474,16 +382,10 @@ pub fn evaluate(
     transcripts: &BTreeMap<String, Transcript>,
     run: Option<&mut dyn Write>,
 ) -> Result<EvalReport> {
-    let judged: Vec<&Query> = queries
-        .iter()
-        .filter(|q| qrels.contains_key(&q.id))
-        .collect();
+    let judged: Vec<&Query> = queries.iter().filter(|q| qrels.contains_key(&q.id)).collect();
     let found: HashSet<&str> = judged.iter().map(|q| q.id.as_str()).collect();
     let missing_queries = qrels.keys().filter(|k| !found.contains(k.as_str())).count();
-    let reqs: Vec<MatchRequest> = judged
-        .iter()
-        .map(|q| request_for(q, transcripts, 100))
-        .collect();
+    let reqs: Vec<MatchRequest> = judged.iter().map(|q| request_for(q, transcripts, 100)).collect();
     let start = std::time::Instant::now();
     let results = index.match_batch(&reqs);
     let seconds = start.elapsed().as_secs_f64();
@@ -493,40 +395,19 @@ pub fn evaluate(
     for (q, res) in judged.iter().zip(results) {
         let res: MatchResult = res?;
         let gold = &qrels[&q.id];
-        as_is.push((
-            res.hits
-                .iter()
-                .map(|h| gold.contains(&h.claim.id))
-                .collect(),
-            gold.len(),
-        ));
+        as_is.push((res.hits.iter().map(|h| gold.contains(&h.claim.id)).collect(), gold.len()));
         merged.push((
-            res.hits
-                .iter()
-                .map(|h| gold.contains(&h.claim.id) || h.twins.iter().any(|t| gold.contains(t)))
-                .collect(),
+            res.hits.iter().map(|h| gold.contains(&h.claim.id) || h.twins.iter().any(|t| gold.contains(t))).collect(),
             gold.len(),
         ));
         if let Some(w) = run.as_deref_mut() {
             for (i, h) in res.hits.iter().enumerate() {
-                writeln!(
-                    w,
-                    "{}\tQ0\t{}\t{}\t{:.6}\tclaimdex",
-                    q.id,
-                    h.claim.id,
-                    i + 1,
-                    h.score
-                )
-                .map_err(|e| Error::io(PathBuf::from("run file"), e))?;
+                writeln!(w, "{}\tQ0\t{}\t{}\t{:.6}\tclaimdex", q.id, h.claim.id, i + 1, h.score)
+                    .map_err(|e| Error::io(PathBuf::from("run file"), e))?;
             }
         }
     }
-    Ok(EvalReport {
-        as_is: metrics(&as_is),
-        twins_merged: metrics(&merged),
-        missing_queries,
-        seconds,
-    })
+    Ok(EvalReport { as_is: metrics(&as_is), twins_merged: metrics(&merged), missing_queries, seconds })
 }
 
 #[cfg(test)]
@@ -542,21 +423,14 @@ mod tests {
         assert_eq!(average_precision(&[false, true], 1, 5), 0.5);
         assert_eq!(average_precision(&[false, true], 1, 1), 0.0);
         // Relevant beyond k do not count; divisor is min(relevant, k).
-        assert_eq!(
-            average_precision(&[false, false, false, false, false, true], 1, 5),
-            0.0
-        );
+        assert_eq!(average_precision(&[false, false, false, false, false, true], 1, 5), 0.0);
         let ap = average_precision(&[true, true, true, true, true], 7, 5);
         assert_eq!(ap, 1.0);
     }
 
     #[test]
     fn metrics_by_hand() {
-        let m = metrics(&[
-            (vec![true], 1),
-            (vec![false, false, true], 1),
-            (vec![false; 20], 1),
-        ]);
+        let m = metrics(&[(vec![true], 1), (vec![false, false, true], 1), (vec![false; 20], 1)]);
         assert_eq!(m.queries, 3);
         assert!((m.map1 - 1.0 / 3.0).abs() < 1e-12);
         assert!((m.map5 - (1.0 + 1.0 / 3.0) / 3.0).abs() < 1e-12);
@@ -566,12 +440,7 @@ mod tests {
 
     #[test]
     fn transcript_names_give_dates() {
-        assert_eq!(
-            transcript_date("20170822_Trump_phoenix")
-                .unwrap()
-                .to_string(),
-            "2017-08-22"
-        );
+        assert_eq!(transcript_date("20170822_Trump_phoenix").unwrap().to_string(), "2017-08-22");
         assert!(transcript_date("notes").is_none());
     }
 }

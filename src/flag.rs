@@ -64,12 +64,7 @@ fn numbers(text: &str) -> BTreeSet<String> {
 /// The features of hit `i` among `hits` (distinct claims, best first).
 pub fn features(stmt: &Statement, hits: &[HitSignals], i: usize) -> Vec<f32> {
     let h = &hits[i];
-    let other_best = hits
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| *j != i)
-        .map(|(_, o)| o.fused)
-        .fold(0.0f32, f32::max);
+    let other_best = hits.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, o)| o.fused).fold(0.0f32, f32::max);
     let fifth = hits.get(4).map(|o| o.fused).unwrap_or(0.0);
     let common = stmt.terms.intersection(h.terms).count() as f32;
     let nq = stmt.terms.len() as f32;
@@ -77,15 +72,10 @@ pub fn features(stmt: &Statement, hits: &[HitSignals], i: usize) -> Vec<f32> {
     let stmt_numbers = numbers(stmt.text);
     let claim_numbers = numbers(&h.claim.text);
     let lower = stmt.text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .collect();
-    let first_person = words.iter().any(|w| {
-        matches!(
-            *w,
-            "i" | "i'm" | "i've" | "we" | "we're" | "we've" | "my" | "our" | "me" | "us"
-        )
-    });
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() && c != '\'').collect();
+    let first_person = words
+        .iter()
+        .any(|w| matches!(*w, "i" | "i'm" | "i've" | "we" | "we're" | "we've" | "my" | "our" | "me" | "us"));
     let speaker_match = match (stmt.speaker, h.claim.speaker.as_deref()) {
         (Some(s), Some(c)) => {
             let last = |n: &str| n.split_whitespace().last().unwrap_or("").to_lowercase();
@@ -106,18 +96,10 @@ pub fn features(stmt: &Statement, hits: &[HitSignals], i: usize) -> Vec<f32> {
         (1.0 + nq).ln(),
         if nq < 5.0 { 1.0 } else { 0.0 },
         if stmt_numbers.is_empty() { 0.0 } else { 1.0 },
-        if stmt_numbers.intersection(&claim_numbers).next().is_some() {
-            1.0
-        } else {
-            0.0
-        },
+        if stmt_numbers.intersection(&claim_numbers).next().is_some() { 1.0 } else { 0.0 },
         if speaker_match { 1.0 } else { 0.0 },
         if first_person { 1.0 } else { 0.0 },
-        if stmt.text.trim_end().ends_with('?') {
-            1.0
-        } else {
-            0.0
-        },
+        if stmt.text.trim_end().ends_with('?') { 1.0 } else { 0.0 },
     ]
 }
 
@@ -166,13 +148,10 @@ impl FlagModel {
 
     /// Reads and checks a model.
     pub fn from_json(text: &str) -> Result<FlagModel> {
-        let m: FlagModel =
-            serde_json::from_str(text).map_err(|e| Error::Model(format!("flag model: {e}")))?;
+        let m: FlagModel = serde_json::from_str(text).map_err(|e| Error::Model(format!("flag model: {e}")))?;
         let n = FEATURES.len();
         if m.features != FEATURES || m.mean.len() != n || m.std.len() != n || m.weights.len() != n {
-            return Err(Error::Model(format!(
-                "flag model: expected the {n} features {FEATURES:?}"
-            )));
+            return Err(Error::Model(format!("flag model: expected the {n} features {FEATURES:?}")));
         }
         Ok(m)
     }
@@ -213,13 +192,8 @@ impl FlagModel {
     /// `suggested` threshold that maximizes F2 on the same data.
     pub fn train(samples: &[(Vec<f32>, bool)], trained_on: &str) -> Result<FlagModel> {
         let n = FEATURES.len();
-        if samples.is_empty()
-            || !samples.iter().any(|s| s.1)
-            || samples.iter().any(|s| s.0.len() != n)
-        {
-            return Err(Error::InvalidRequest(
-                "training needs samples of both classes".into(),
-            ));
+        if samples.is_empty() || !samples.iter().any(|s| s.1) || samples.iter().any(|s| s.0.len() != n) {
+            return Err(Error::InvalidRequest("training needs samples of both classes".into()));
         }
         let m = samples.len() as f64;
         let mut mean = vec![0f64; n];
@@ -235,14 +209,9 @@ impl FlagModel {
             }
         }
         let std: Vec<f64> = var.iter().map(|v| v.sqrt().max(1e-6)).collect();
-        let z: Vec<Vec<f64>> = samples
-            .iter()
-            .map(|(x, _)| (0..n).map(|k| (x[k] as f64 - mean[k]) / std[k]).collect())
-            .collect();
-        let y: Vec<f64> = samples
-            .iter()
-            .map(|s| if s.1 { 1.0 } else { 0.0 })
-            .collect();
+        let z: Vec<Vec<f64>> =
+            samples.iter().map(|(x, _)| (0..n).map(|k| (x[k] as f64 - mean[k]) / std[k]).collect()).collect();
+        let y: Vec<f64> = samples.iter().map(|s| if s.1 { 1.0 } else { 0.0 }).collect();
         let mut w = vec![0f64; n];
         let prior = y.iter().sum::<f64>() / m;
         let mut b = (prior / (1.0 - prior)).ln();
@@ -253,8 +222,7 @@ impl FlagModel {
             let mut gw = vec![0f64; n];
             let mut gb = 0f64;
             for (zi, yi) in z.iter().zip(&y) {
-                let p =
-                    1.0 / (1.0 + (-(b + zi.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>())).exp());
+                let p = 1.0 / (1.0 + (-(b + zi.iter().zip(&w).map(|(a, c)| a * c).sum::<f64>())).exp());
                 let d = p - yi;
                 gb += d / m;
                 for k in 0..n {
@@ -283,10 +251,7 @@ impl FlagModel {
             flagged: 0.5,
             suggested: 0.25,
         };
-        let scored: Vec<(f32, bool)> = samples
-            .iter()
-            .map(|(x, l)| (model.probability(x), *l))
-            .collect();
+        let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
         model.flagged = best_threshold(&scored, 1.0);
         model.suggested = best_threshold(&scored, 2.0).min(model.flagged);
         Ok(model)
@@ -309,11 +274,7 @@ pub fn best_threshold(scored: &[(f32, bool)], beta: f32) -> f32 {
         }
         let prec = tp / (i + 1) as f32;
         let rec = tp / total_pos.max(1.0);
-        let f = if prec + rec > 0.0 {
-            (1.0 + b2) * prec * rec / (b2 * prec + rec)
-        } else {
-            0.0
-        };
+        let f = if prec + rec > 0.0 { (1.0 + b2) * prec * rec / (b2 * prec + rec) } else { 0.0 };
         if f > best {
             best = f;
             best_t = *p;
@@ -342,28 +303,10 @@ pub fn prf(scored: &[(f32, bool)], threshold: f32) -> Prf {
     let predicted = scored.iter().filter(|s| s.0 >= threshold).count();
     let correct = scored.iter().filter(|s| s.0 >= threshold && s.1).count();
     let pos = scored.iter().filter(|s| s.1).count();
-    let precision = if predicted > 0 {
-        correct as f64 / predicted as f64
-    } else {
-        0.0
-    };
-    let recall = if pos > 0 {
-        correct as f64 / pos as f64
-    } else {
-        0.0
-    };
-    let f1 = if precision + recall > 0.0 {
-        2.0 * precision * recall / (precision + recall)
-    } else {
-        0.0
-    };
-    Prf {
-        predicted,
-        correct,
-        precision,
-        recall,
-        f1,
-    }
+    let precision = if predicted > 0 { correct as f64 / predicted as f64 } else { 0.0 };
+    let recall = if pos > 0 { correct as f64 / pos as f64 } else { 0.0 };
+    let f1 = if precision + recall > 0.0 { 2.0 * precision * recall / (precision + recall) } else { 0.0 };
+    Prf { predicted, correct, precision, recall, f1 }
 }
 
 /// Average precision of a ranking of all statements by score (ties broken pessimistically).
@@ -408,10 +351,7 @@ mod tests {
         }
         let m = FlagModel::train(&samples, "test").unwrap();
         assert!(m.weights[0] > 1.0, "{:?}", m.weights);
-        let scored: Vec<(f32, bool)> = samples
-            .iter()
-            .map(|(x, l)| (m.probability(x), *l))
-            .collect();
+        let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (m.probability(x), *l)).collect();
         assert!(average_precision(&scored) > 0.99);
         let p = prf(&scored, m.flagged);
         assert!(p.f1 > 0.99, "{p:?}");

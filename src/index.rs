@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
@@ -12,12 +12,17 @@ use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::analysis;
+use crate::embed::Embedder;
 use crate::model::{Claim, Evidence, Kind, Rating, Record, Stance};
 use crate::schema::ClaimFields;
+use crate::vectors::VectorCache;
 use crate::{Error, Result};
 
 /// Memory the index writer may use before it flushes a segment.
 pub const WRITER_MEMORY_BYTES: usize = 200_000_000;
+
+/// Records embedded and written together during ingest.
+pub const EMBED_BATCH: usize = 256;
 
 /// Most evidence excerpts attached to one claim in results.
 pub const MAX_EVIDENCE_PER_CLAIM: usize = 20;
@@ -31,6 +36,8 @@ pub struct ClaimIndex {
     dir: Option<PathBuf>,
     flag_model: Mutex<std::sync::Arc<crate::flag::FlagModel>>,
     match_config: Mutex<crate::matcher::MatchConfig>,
+    embedder: Option<Arc<Embedder>>,
+    vectors: VectorCache,
 }
 
 /// How an ingest run treats bad records.
@@ -84,10 +91,7 @@ impl ClaimIndex {
     /// Opens the index in `dir`.
     pub fn open_in_dir(dir: &Path) -> Result<Self> {
         if !Self::exists(dir) {
-            return Err(Error::NotFound(format!(
-                "no claimdex index in {}",
-                dir.display()
-            )));
+            return Err(Error::NotFound(format!("no claimdex index in {}", dir.display())));
         }
         let index = Index::open_in_dir(dir)?;
         Self::from_index(index, Some(dir.to_path_buf()))
@@ -105,18 +109,13 @@ impl ClaimIndex {
     /// True if `dir` holds an index.
     pub fn exists(dir: &Path) -> bool {
         dir.join("meta.json").is_file()
-            && MmapDirectory::open(dir)
-                .map(|d| Index::exists(&d).unwrap_or(false))
-                .unwrap_or(false)
+            && MmapDirectory::open(dir).map(|d| Index::exists(&d).unwrap_or(false)).unwrap_or(false)
     }
 
     fn from_index(index: Index, dir: Option<PathBuf>) -> Result<Self> {
         let fields = ClaimFields::from_schema(&index.schema())?;
         analysis::register(index.tokenizers());
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::OnCommitWithDelay)
-            .try_into()?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).try_into()?;
         Ok(ClaimIndex {
             index,
             reader,
@@ -125,7 +124,26 @@ impl ClaimIndex {
             dir,
             flag_model: Mutex::new(std::sync::Arc::new(crate::flag::FlagModel::shipped())),
             match_config: Mutex::new(Default::default()),
+            embedder: None,
+            vectors: VectorCache::default(),
         })
+    }
+
+    /// Uses a sentence-embedding model: claims written from now on get vectors, and `match`
+    /// fuses semantic similarity with the lexical score.
+    pub fn with_embedder(mut self, embedder: Arc<Embedder>) -> Self {
+        self.embedder = Some(embedder);
+        self
+    }
+
+    /// The embedding model, if one is loaded.
+    pub fn embedder(&self) -> Option<&Arc<Embedder>> {
+        self.embedder.as_ref()
+    }
+
+    /// The claim vectors.
+    pub(crate) fn vectors(&self) -> &VectorCache {
+        &self.vectors
     }
 
     /// The directory of an on-disk index.
@@ -172,20 +190,14 @@ impl ClaimIndex {
         self.index.writer(WRITER_MEMORY_BYTES).map_err(|e| match e {
             tantivy::TantivyError::LockFailure(_, _) => Error::InvalidRequest(format!(
                 "another claimdex process is writing to the index{}; stop it first",
-                self.dir
-                    .as_ref()
-                    .map(|d| format!(" in {}", d.display()))
-                    .unwrap_or_default()
+                self.dir.as_ref().map(|d| format!(" in {}", d.display())).unwrap_or_default()
             )),
             e => Error::Tantivy(e),
         })
     }
 
     /// Runs `f` with the writer, then commits; rolls back if `f` fails. Returns once the commit is durable.
-    fn write<T>(
-        &self,
-        f: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> Result<T>,
-    ) -> Result<T> {
+    fn write<T>(&self, f: impl FnOnce(&mut IndexWriter<TantivyDocument>) -> Result<T>) -> Result<T> {
         let mut guard = self.writer.lock().map_err(|_| poisoned())?;
         if guard.is_none() {
             *guard = Some(self.open_writer()?);
@@ -208,30 +220,21 @@ impl ClaimIndex {
     ///
     /// Bad records (`Err` items) are passed to `on_skip` and skipped, or, with `strict`, end the
     /// run with that error and leave the index as it was.
-    pub fn ingest<I>(
-        &self,
-        records: I,
-        opts: IngestOptions,
-        on_skip: &mut dyn FnMut(&Error),
-    ) -> Result<IngestReport>
+    pub fn ingest<I>(&self, records: I, opts: IngestOptions, on_skip: &mut dyn FnMut(&Error)) -> Result<IngestReport>
     where
         I: IntoIterator<Item = Result<Record>>,
     {
         self.write(|writer| {
             let mut report = IngestReport::default();
+            let mut batch: Vec<Record> = Vec::with_capacity(EMBED_BATCH);
             for item in records {
                 match item {
-                    Ok(record) => match self.add(writer, &record) {
-                        Ok(()) => match record.kind() {
-                            Kind::Claim => report.claims += 1,
-                            Kind::Evidence => report.evidence += 1,
-                        },
-                        Err(e) if !opts.strict && e.is_client_error() => {
-                            on_skip(&e);
-                            report.skipped += 1;
+                    Ok(record) => {
+                        batch.push(record);
+                        if batch.len() == EMBED_BATCH {
+                            self.add_batch(writer, &mut batch, opts, on_skip, &mut report)?;
                         }
-                        Err(e) => return Err(e),
-                    },
+                    }
                     Err(e) if opts.strict || !e.is_client_error() => return Err(e),
                     Err(e) => {
                         on_skip(&e);
@@ -239,22 +242,71 @@ impl ClaimIndex {
                     }
                 }
             }
+            self.add_batch(writer, &mut batch, opts, on_skip, &mut report)?;
             Ok(report)
         })
     }
 
-    /// Writes records (replacing those with the same ids) and commits.
-    pub fn upsert(&self, records: &[Record]) -> Result<IngestReport> {
-        self.ingest(
-            records.iter().cloned().map(Ok),
-            IngestOptions { strict: true },
-            &mut |_| {},
-        )
+    /// Adds a batch of records, embedding the claims' statements and titles in one pass when a
+    /// model is loaded. Empties the batch.
+    fn add_batch(
+        &self,
+        writer: &mut IndexWriter<TantivyDocument>,
+        batch: &mut Vec<Record>,
+        opts: IngestOptions,
+        on_skip: &mut dyn FnMut(&Error),
+        report: &mut IngestReport,
+    ) -> Result<()> {
+        let mut vectors: Vec<Option<Vec<u8>>> = vec![None; batch.len()];
+        if let Some(embedder) = &self.embedder {
+            let mut texts: Vec<&str> = Vec::new();
+            let mut slots: Vec<(usize, usize, Option<usize>)> = Vec::new();
+            for (i, r) in batch.iter().enumerate() {
+                if let Record::Claim(c) = r {
+                    if validate(r).is_err() {
+                        continue;
+                    }
+                    let t = texts.len();
+                    texts.push(&c.text);
+                    let title = c.review.as_ref().and_then(|r| r.title.as_deref()).filter(|t| !t.trim().is_empty());
+                    let ti = title.map(|title| {
+                        texts.push(title);
+                        texts.len() - 1
+                    });
+                    slots.push((i, t, ti));
+                }
+            }
+            if !texts.is_empty() {
+                let embedded = embedder.embed(&texts)?;
+                for (i, t, ti) in slots {
+                    vectors[i] = Some(crate::vectors::encode(&embedded[t], ti.map(|k| embedded[k].as_slice())));
+                }
+            }
+        }
+        for (record, vector) in batch.drain(..).zip(vectors) {
+            match self.add(writer, &record, vector.as_deref()) {
+                Ok(()) => match record.kind() {
+                    Kind::Claim => report.claims += 1,
+                    Kind::Evidence => report.evidence += 1,
+                },
+                Err(e) if !opts.strict && e.is_client_error() => {
+                    on_skip(&e);
+                    report.skipped += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
-    fn add(&self, writer: &mut IndexWriter<TantivyDocument>, record: &Record) -> Result<()> {
+    /// Writes records (replacing those with the same ids) and commits.
+    pub fn upsert(&self, records: &[Record]) -> Result<IngestReport> {
+        self.ingest(records.iter().cloned().map(Ok), IngestOptions { strict: true }, &mut |_| {})
+    }
+
+    fn add(&self, writer: &mut IndexWriter<TantivyDocument>, record: &Record, vector: Option<&[u8]>) -> Result<()> {
         validate(record)?;
-        let doc = self.fields.to_document(record)?;
+        let doc = self.fields.to_document(record, vector)?;
         writer.delete_term(self.fields.id_term(record.id()));
         writer.add_document(doc)?;
         Ok(())
@@ -300,25 +352,14 @@ impl ClaimIndex {
     }
 
     /// The evidence bearing on a claim, refuting first, then supporting, then context.
-    pub fn evidence_for(
-        &self,
-        searcher: &Searcher,
-        claim_id: &str,
-    ) -> Result<Vec<(Stance, Evidence)>> {
-        let q = TermQuery::new(
-            Term::from_field_text(self.fields.claim_ref, claim_id),
-            IndexRecordOption::Basic,
-        );
+    pub fn evidence_for(&self, searcher: &Searcher, claim_id: &str) -> Result<Vec<(Stance, Evidence)>> {
+        let q = TermQuery::new(Term::from_field_text(self.fields.claim_ref, claim_id), IndexRecordOption::Basic);
         let top = searcher.search(&q, &TopDocs::with_limit(MAX_EVIDENCE_PER_CLAIM))?;
         let mut out = Vec::with_capacity(top.len());
         for (_, addr) in top {
             if let Record::Evidence(e) = self.fields.from_document(&searcher.doc(addr)?)? {
-                let stance = e
-                    .claims
-                    .iter()
-                    .find(|l| l.claim_id == claim_id)
-                    .map(|l| l.stance)
-                    .unwrap_or(Stance::Context);
+                let stance =
+                    e.claims.iter().find(|l| l.claim_id == claim_id).map(|l| l.stance).unwrap_or(Stance::Context);
                 out.push((stance, e));
             }
         }
@@ -348,10 +389,7 @@ impl ClaimIndex {
 
     /// How `match` scores candidates.
     pub fn match_config(&self) -> crate::matcher::MatchConfig {
-        self.match_config
-            .lock()
-            .map(|c| c.clone())
-            .unwrap_or_default()
+        self.match_config.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     /// Changes how `match` scores candidates.
@@ -370,10 +408,7 @@ impl ClaimIndex {
         let evidence = count(&term_q(self.fields.kind_term(Kind::Evidence)))?;
         let mut by_verdict = BTreeMap::new();
         for r in Rating::ALL {
-            let n = count(&term_q(Term::from_field_text(
-                self.fields.verdict,
-                r.as_str(),
-            )))?;
+            let n = count(&term_q(Term::from_field_text(self.fields.verdict, r.as_str())))?;
             if n > 0 {
                 by_verdict.insert(r.as_str().to_string(), n);
             }
@@ -389,15 +424,8 @@ impl ClaimIndex {
         let mut by_publisher = BTreeMap::new();
         for p in publishers {
             let q = BooleanQuery::new(vec![
-                (
-                    Occur::Must,
-                    Box::new(term_q(Term::from_field_text(self.fields.publisher, &p)))
-                        as Box<dyn Query>,
-                ),
-                (
-                    Occur::Must,
-                    Box::new(term_q(self.fields.kind_term(Kind::Claim))),
-                ),
+                (Occur::Must, Box::new(term_q(Term::from_field_text(self.fields.publisher, &p))) as Box<dyn Query>),
+                (Occur::Must, Box::new(term_q(self.fields.kind_term(Kind::Claim)))),
             ]);
             let n = count(&q)?;
             if n > 0 {
@@ -408,13 +436,7 @@ impl ClaimIndex {
             Some(d) => dir_size(d),
             None => 0,
         };
-        Ok(Stats {
-            claims,
-            evidence,
-            by_verdict,
-            by_publisher,
-            index_bytes,
-        })
+        Ok(Stats { claims, evidence, by_verdict, by_publisher, index_bytes })
     }
 }
 
@@ -439,9 +461,8 @@ pub const MAX_TEXT_BYTES: usize = 100_000;
 
 /// Checks a record before it is written.
 pub fn validate(record: &Record) -> Result<()> {
-    let bad = |field: &str, msg: String| {
-        Error::InvalidRequest(format!("record {:?}: field `{field}`: {msg}", record.id()))
-    };
+    let bad =
+        |field: &str, msg: String| Error::InvalidRequest(format!("record {:?}: field `{field}`: {msg}", record.id()));
     let id = record.id();
     if id.trim().is_empty() {
         return Err(bad("id", "must not be empty".into()));

@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod article;
 pub mod cli;
 pub mod date;
+pub mod embed;
 pub mod error;
 pub mod eval;
 pub mod flag;
@@ -23,11 +24,10 @@ pub mod search;
 pub mod vectors;
 
 pub use date::PartialDate;
+pub use embed::Embedder;
 pub use error::{Error, Result};
 pub use flag::FlagModel;
 pub use index::{ClaimIndex, IngestOptions, IngestReport, Stats};
 pub use matcher::{EvidenceHit, MatchConfig, MatchHit, MatchRequest, MatchResult};
-pub use model::{
-    Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict,
-};
+pub use model::{Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict};
 pub use search::{Filters, SearchHit, SearchRequest, SearchResults};

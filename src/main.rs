@@ -8,8 +8,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLAIMDEX_LOG")
-                .unwrap_or_else(|_| "claimdex=info,warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("CLAIMDEX_LOG").unwrap_or_else(|_| "claimdex=info,warn".into()),
         )
         .init();
     let cli = claimdex::cli::Cli::parse();
@@ -24,8 +23,5 @@ fn main() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
 }

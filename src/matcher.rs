@@ -56,10 +56,7 @@ pub struct MatchRequest {
 impl MatchRequest {
     /// A request for a statement with default options.
     pub fn new(text: impl Into<String>) -> Self {
-        MatchRequest {
-            text: text.into(),
-            ..Default::default()
-        }
+        MatchRequest { text: text.into(), ..Default::default() }
     }
 }
 
@@ -130,6 +127,12 @@ pub struct MatchConfig {
     pub evidence_weight: f32,
     /// Evidence passages searched per statement.
     pub evidence_candidates: usize,
+    /// Weight of the cosine similarity of the embeddings (when the model is loaded).
+    pub semantic_weight: f32,
+    /// Nearest claims by embedding added to the candidates.
+    pub semantic_candidates: usize,
+    /// Embed the previous sentence together with the statement.
+    pub semantic_context: bool,
 }
 
 impl Default for MatchConfig {
@@ -141,6 +144,9 @@ impl Default for MatchConfig {
             speaker_weight: 1.0,
             evidence_weight: 1.0,
             evidence_candidates: 150,
+            semantic_weight: 1.0,
+            semantic_candidates: 100,
+            semantic_context: false,
         }
     }
 }
@@ -148,18 +154,14 @@ impl Default for MatchConfig {
 impl MatchConfig {
     /// Sets one knob from `name=value` text.
     pub fn set(&mut self, assignment: &str) -> Result<()> {
-        let (name, value) = assignment.split_once('=').ok_or_else(|| {
-            Error::InvalidRequest(format!("expected name=value, not {assignment:?}"))
-        })?;
-        let mut v =
-            serde_json::to_value(&*self).map_err(|e| Error::InvalidRequest(e.to_string()))?;
-        let slot = v
-            .get_mut(name.trim())
-            .ok_or_else(|| Error::InvalidRequest(format!("unknown match setting {name:?}")))?;
-        *slot = serde_json::from_str(value.trim())
-            .map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
-        *self =
-            serde_json::from_value(v).map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
+        let (name, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| Error::InvalidRequest(format!("expected name=value, not {assignment:?}")))?;
+        let mut v = serde_json::to_value(&*self).map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let slot =
+            v.get_mut(name.trim()).ok_or_else(|| Error::InvalidRequest(format!("unknown match setting {name:?}")))?;
+        *slot = serde_json::from_str(value.trim()).map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
+        *self = serde_json::from_value(v).map_err(|e| Error::InvalidRequest(format!("{name}: {e}")))?;
         Ok(())
     }
 }
@@ -185,28 +187,19 @@ struct FastStr<'a> {
 
 impl<'a> FastStr<'a> {
     fn new(searcher: &'a Searcher, field: &'static str) -> Self {
-        FastStr {
-            searcher,
-            field,
-            columns: HashMap::new(),
-        }
+        FastStr { searcher, field, columns: HashMap::new() }
     }
 
     fn all(&mut self, addr: DocAddress) -> Result<Vec<String>> {
         if !self.columns.contains_key(&addr.segment_ord) {
-            let col = self
-                .searcher
-                .segment_reader(addr.segment_ord)
-                .fast_fields()
-                .str(self.field)?;
+            let col = self.searcher.segment_reader(addr.segment_ord).fast_fields().str(self.field)?;
             self.columns.insert(addr.segment_ord, col);
         }
         let mut out = Vec::new();
         if let Some(col) = self.columns.get(&addr.segment_ord).and_then(Option::as_ref) {
             for ord in col.term_ords(addr.doc_id) {
                 let mut s = String::new();
-                col.ord_to_str(ord, &mut s)
-                    .map_err(|e| Error::Tantivy(e.into()))?;
+                col.ord_to_str(ord, &mut s).map_err(|e| Error::Tantivy(e.into()))?;
                 out.push(s);
             }
         }
@@ -223,11 +216,7 @@ pub fn strip_links(text: &str) -> String {
     text.split_whitespace()
         .map(|w| {
             let lower = w.to_ascii_lowercase();
-            match ["http://", "https://", "pic.twitter.com/", "www."]
-                .iter()
-                .filter_map(|p| lower.find(p))
-                .min()
-            {
+            match ["http://", "https://", "pic.twitter.com/", "www."].iter().filter_map(|p| lower.find(p)).min() {
                 Some(0) => "",
                 Some(i) => &w[..i],
                 None => w,
@@ -252,21 +241,60 @@ impl ClaimIndex {
     /// The prior claims that a statement repeats, best first, with their evidence.
     pub fn match_claims(&self, req: &MatchRequest) -> Result<MatchResult> {
         let searcher = self.searcher();
-        self.match_with(&searcher, req)
+        let config = self.match_config();
+        check_text(&req.text, "statement")?;
+        let qvec = self.embed_statements(&[req], &config)?.pop().flatten();
+        self.match_with(&searcher, req, &config, qvec)
     }
 
-    /// Matches many statements on one searcher; one result per statement, in order.
+    /// Matches many statements on one searcher, embedding them in batches; one result per
+    /// statement, in order.
     pub fn match_batch(&self, reqs: &[MatchRequest]) -> Vec<Result<MatchResult>> {
         let searcher = self.searcher();
-        reqs.iter().map(|r| self.match_with(&searcher, r)).collect()
+        let config = self.match_config();
+        let valid: Vec<&MatchRequest> = reqs.iter().filter(|r| check_text(&r.text, "statement").is_ok()).collect();
+        let mut vectors = match self.embed_statements(&valid, &config) {
+            Ok(v) => v.into_iter(),
+            Err(e) => return reqs.iter().map(|_| Err(Error::Model(e.to_string()))).collect(),
+        };
+        reqs.iter()
+            .map(|r| {
+                let qvec = if check_text(&r.text, "statement").is_ok() { vectors.next().flatten() } else { None };
+                self.match_with(&searcher, r, &config, qvec)
+            })
+            .collect()
     }
 
-    fn match_with(&self, searcher: &Searcher, req: &MatchRequest) -> Result<MatchResult> {
+    /// The query embeddings of statements (None for all when no model is loaded or the semantic weight is 0).
+    fn embed_statements(&self, reqs: &[&MatchRequest], config: &MatchConfig) -> Result<Vec<Option<Vec<f32>>>> {
+        let Some(embedder) = self.embedder().filter(|_| config.semantic_weight > 0.0) else {
+            return Ok(vec![None; reqs.len()]);
+        };
+        let texts: Vec<String> = reqs
+            .iter()
+            .map(|r| {
+                let t = if config.strip_links { strip_links(&r.text) } else { r.text.clone() };
+                match (&r.context, config.semantic_context) {
+                    (Some(c), true) => format!("{c} {t}"),
+                    _ => t,
+                }
+            })
+            .collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        Ok(embedder.embed(&refs)?.into_iter().map(Some).collect())
+    }
+
+    fn match_with(
+        &self,
+        searcher: &Searcher,
+        req: &MatchRequest,
+        config: &MatchConfig,
+        qvec: Option<Vec<f32>>,
+    ) -> Result<MatchResult> {
         check_text(&req.text, "statement")?;
         let limit = req.limit.unwrap_or(5);
         check_paging(limit, 0)?;
-        let config = self.match_config();
-        let (candidates, stmt_terms, mut analyzer) = self.candidates(searcher, req, &config)?;
+        let (candidates, stmt_terms, mut analyzer) = self.candidates(searcher, req, config, qvec.as_deref())?;
         // Group twins and keep enough distinct claims for the flag's margin features.
         let keep = limit.max(5);
         let mut hits: Vec<MatchHit> = Vec::new();
@@ -299,12 +327,7 @@ impl ClaimIndex {
         let claim_terms: Vec<BTreeSet<String>> = hits
             .iter()
             .map(|h| {
-                let title = h
-                    .claim
-                    .review
-                    .as_ref()
-                    .and_then(|r| r.title.as_deref())
-                    .unwrap_or("");
+                let title = h.claim.review.as_ref().and_then(|r| r.title.as_deref()).unwrap_or("");
                 terms_of(&mut analyzer, &format!("{}\n{}", h.claim.text, title))
             })
             .collect();
@@ -321,15 +344,8 @@ impl ClaimIndex {
                 claim: &h.claim,
             })
             .collect();
-        let stmt = Statement {
-            text: &req.text,
-            terms: &stmt_terms,
-            speaker: req.speaker.as_deref(),
-            date: req.date,
-        };
-        let feats: Vec<Vec<f32>> = (0..signals.len())
-            .map(|i| flag::features(&stmt, &signals, i))
-            .collect();
+        let stmt = Statement { text: &req.text, terms: &stmt_terms, speaker: req.speaker.as_deref(), date: req.date };
+        let feats: Vec<Vec<f32>> = (0..signals.len()).map(|i| flag::features(&stmt, &signals, i)).collect();
         drop(signals);
         for (h, x) in hits.iter_mut().zip(&feats) {
             h.score = model.probability(x);
@@ -351,10 +367,7 @@ impl ClaimIndex {
             flagged: score >= model.flagged,
             suggested: score >= model.suggested,
             score,
-            features: feats
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| vec![0.0; flag::FEATURES.len()]),
+            features: feats.into_iter().next().unwrap_or_else(|| vec![0.0; flag::FEATURES.len()]),
             hits,
         })
     }
@@ -370,6 +383,7 @@ impl ClaimIndex {
         searcher: &Searcher,
         req: &MatchRequest,
         config: &MatchConfig,
+        qvec: Option<&[f32]>,
     ) -> Result<(Vec<Candidate>, BTreeSet<String>, TextAnalyzer)> {
         let f = self.fields();
         let lang = match req.language.as_deref() {
@@ -381,11 +395,7 @@ impl ClaimIndex {
             Some(l) => l.analyzer(),
             None => analysis::plain_analyzer(),
         };
-        let text = if config.strip_links {
-            strip_links(&req.text)
-        } else {
-            req.text.clone()
-        };
+        let text = if config.strip_links { strip_links(&req.text) } else { req.text.clone() };
         let terms = terms_of(&mut analyzer, &text);
         if terms.is_empty() {
             return Ok((Vec::new(), terms, analyzer));
@@ -397,29 +407,16 @@ impl ClaimIndex {
         for t in &terms {
             let term = Term::from_field_text(field, t);
             max_score += idf(searcher, &term, num_docs)? * (1.0 + BM25_K1);
-            should.push((
-                Occur::Should,
-                Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
-            ));
+            should.push((Occur::Should, Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs))));
             term_queries.push(term);
         }
         let max_score = max_score.max(1e-6);
         if config.context_weight > 0.0 {
             if let Some(ctx) = req.context.as_deref() {
-                let ctx = if config.strip_links {
-                    strip_links(ctx)
-                } else {
-                    ctx.to_string()
-                };
+                let ctx = if config.strip_links { strip_links(ctx) } else { ctx.to_string() };
                 for t in terms_of(&mut analyzer, &ctx).difference(&terms) {
-                    let q = TermQuery::new(
-                        Term::from_field_text(field, t),
-                        IndexRecordOption::WithFreqs,
-                    );
-                    should.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(q), config.context_weight)),
-                    ));
+                    let q = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
+                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.context_weight))));
                 }
             }
         }
@@ -427,41 +424,22 @@ impl ClaimIndex {
             if let Some(sp) = req.speaker.as_deref() {
                 let mut plain = analysis::plain_analyzer();
                 for t in terms_of(&mut plain, sp) {
-                    let q = TermQuery::new(
-                        Term::from_field_text(f.speaker, &t),
-                        IndexRecordOption::WithFreqs,
-                    );
-                    should.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(q), config.speaker_weight)),
-                    ));
+                    let q = TermQuery::new(Term::from_field_text(f.speaker, &t), IndexRecordOption::WithFreqs);
+                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.speaker_weight))));
                 }
             }
         }
-        let filters = Filters {
-            kind: None,
-            ..req.filters.clone()
-        };
+        let filters = Filters { kind: None, ..req.filters.clone() };
         let mut restrict: Vec<(Occur, Box<dyn Query>)> = filters.clauses(f)?;
         if let Some(d) = req.date {
-            let later = RangeQuery::new(
-                Bound::Excluded(Term::from_field_i64(f.date, d.last_day())),
-                Bound::Unbounded,
-            );
+            let later = RangeQuery::new(Bound::Excluded(Term::from_field_i64(f.date, d.last_day())), Bound::Unbounded);
             restrict.push((Occur::MustNot, Box::new(later)));
         }
-        let kind_q = |k: Kind| -> Box<dyn Query> {
-            Box::new(TermQuery::new(f.kind_term(k), IndexRecordOption::Basic))
-        };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, Box::new(BooleanQuery::new(should))),
-            (Occur::Must, kind_q(Kind::Claim)),
-        ];
+        let kind_q = |k: Kind| -> Box<dyn Query> { Box::new(TermQuery::new(f.kind_term(k), IndexRecordOption::Basic)) };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(should))), (Occur::Must, kind_q(Kind::Claim))];
         clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
-        let top = searcher.search(
-            &BooleanQuery::new(clauses),
-            &TopDocs::with_limit(config.candidates.max(1)),
-        )?;
+        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(config.candidates.max(1)))?;
 
         let mut ids = FastStr::new(searcher, crate::schema::FIELD_ID);
         let mut dups = FastStr::new(searcher, crate::schema::FIELD_DUP_KEY);
@@ -484,37 +462,46 @@ impl ClaimIndex {
             let passage_q: Vec<(Occur, Box<dyn Query>)> = term_queries
                 .iter()
                 .map(|t| {
-                    (
-                        Occur::Should,
-                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs))
-                            as Box<dyn Query>,
-                    )
+                    (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>)
                 })
                 .collect();
             let q = BooleanQuery::new(vec![
                 (Occur::Must, Box::new(BooleanQuery::new(passage_q))),
                 (Occur::Must, kind_q(Kind::Evidence)),
             ]);
-            let top =
-                searcher.search(&q, &TopDocs::with_limit(config.evidence_candidates.max(1)))?;
+            let top = searcher.search(&q, &TopDocs::with_limit(config.evidence_candidates.max(1)))?;
             let mut refs = FastStr::new(searcher, crate::schema::FIELD_CLAIM_REF);
             for (score, addr) in top {
                 let s = (score / max_score).clamp(0.0, 1.0);
                 for claim_id in refs.all(addr)? {
                     if let Some(c) = by_id.get_mut(&claim_id) {
                         c.evidence = c.evidence.max(s);
-                    } else if let Some(c) =
-                        self.candidate_by_id(searcher, &claim_id, req, &restrict, &mut dups)?
-                    {
+                    } else if let Some(c) = self.candidate_by_id(searcher, &claim_id, req, &restrict, &mut dups)? {
                         by_id.insert(claim_id, Candidate { evidence: s, ..c });
                     }
                 }
             }
         }
 
+        if let Some(q) = qvec {
+            for c in by_id.values_mut() {
+                c.semantic = self.vectors().similarity(searcher, c.addr, q)?;
+            }
+            for (addr, s) in self.vectors().nearest(searcher, q, config.semantic_candidates.max(1))? {
+                let id = ids.first(addr)?;
+                if by_id.contains_key(&id) {
+                    continue;
+                }
+                if let Some(c) = self.candidate_at(searcher, addr, &id, req, &restrict, &mut dups)? {
+                    by_id.insert(id, Candidate { semantic: Some(s), ..c });
+                }
+            }
+        }
+
         let mut out: Vec<Candidate> = by_id.into_values().collect();
         for c in &mut out {
-            c.score = c.lexical + config.evidence_weight * c.evidence;
+            c.score =
+                c.lexical + config.evidence_weight * c.evidence + config.semantic_weight * c.semantic.unwrap_or(0.0);
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
         Ok((out, terms, analyzer))
@@ -530,29 +517,34 @@ impl ClaimIndex {
         restrict: &[(Occur, Box<dyn Query>)],
         dups: &mut FastStr,
     ) -> Result<Option<Candidate>> {
+        match self.addr_of(searcher, id)? {
+            Some(addr) => self.candidate_at(searcher, addr, id, req, restrict, dups),
+            None => Ok(None),
+        }
+    }
+
+    /// The claim at `addr` as a candidate with no scores, if it passes the restrictions.
+    fn candidate_at(
+        &self,
+        searcher: &Searcher,
+        addr: DocAddress,
+        id: &str,
+        req: &MatchRequest,
+        restrict: &[(Occur, Box<dyn Query>)],
+        dups: &mut FastStr,
+    ) -> Result<Option<Candidate>> {
         let f = self.fields();
-        let Some(addr) = self.addr_of(searcher, id)? else {
-            return Ok(None);
-        };
-        let plain_filters = Filters {
-            kind: None,
-            ..req.filters.clone()
-        } == Filters::default();
+        let plain_filters = Filters { kind: None, ..req.filters.clone() } == Filters::default();
         if plain_filters {
             if let Some(d) = req.date {
-                let col = searcher
-                    .segment_reader(addr.segment_ord)
-                    .fast_fields()
-                    .i64(crate::schema::FIELD_DATE)?;
+                let col = searcher.segment_reader(addr.segment_ord).fast_fields().i64(crate::schema::FIELD_DATE)?;
                 if col.first(addr.doc_id).is_some_and(|day| day > d.last_day()) {
                     return Ok(None);
                 }
             }
         } else {
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-                Occur::Must,
-                Box::new(TermQuery::new(f.id_term(id), IndexRecordOption::Basic)),
-            )];
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+                vec![(Occur::Must, Box::new(TermQuery::new(f.id_term(id), IndexRecordOption::Basic)))];
             clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
             if searcher.search(&BooleanQuery::new(clauses), &tantivy::collector::Count)? == 0 {
                 return Ok(None);
@@ -575,9 +567,8 @@ impl ClaimIndex {
         let term = self.fields().id_term(id);
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
             let inv = seg.inverted_index(self.fields().id)?;
-            if let Some(mut postings) = inv
-                .read_postings(&term, IndexRecordOption::Basic)
-                .map_err(|e| Error::Tantivy(e.into()))?
+            if let Some(mut postings) =
+                inv.read_postings(&term, IndexRecordOption::Basic).map_err(|e| Error::Tantivy(e.into()))?
             {
                 let mut doc = postings.doc();
                 while doc != TERMINATED {

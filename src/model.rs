@@ -121,12 +121,8 @@ impl Rating {
     /// Knows the labels of PolitiFact, Snopes, Full Fact, AFP, the Washington Post and
     /// schema.org-style free text; anything unrecognised is [`Rating::Other`].
     pub fn from_label(label: &str) -> Rating {
-        let l: String = label
-            .trim()
-            .to_lowercase()
-            .chars()
-            .map(|c| if c.is_alphanumeric() { c } else { ' ' })
-            .collect();
+        let l: String =
+            label.trim().to_lowercase().chars().map(|c| if c.is_alphanumeric() { c } else { ' ' }).collect();
         let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
         if let Some(r) = Rating::parse(&l) {
             return r;
@@ -196,8 +192,7 @@ impl Rating {
             || has("research in progress")
         {
             Rating::Unproven
-        } else if l == "true" || has("correct") || has("accurate") || has("geppetto") || l == "yes"
-        {
+        } else if l == "true" || has("correct") || has("accurate") || has("geppetto") || l == "yes" {
             Rating::True
         } else if has("false") || has("inaccurate") {
             Rating::False

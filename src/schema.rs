@@ -1,8 +1,8 @@
 //! The tantivy schema: the one module that knows fields, and converts records to and from documents.
 
 use tantivy::schema::{
-    BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, SchemaBuilder,
-    TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING,
+    BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, SchemaBuilder, TextFieldIndexing, TextOptions,
+    Value, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::{TantivyDocument, Term};
 
@@ -93,9 +93,7 @@ impl ClaimFields {
         let vector = b.add_bytes_field(FIELD_VECTOR, BytesOptions::default().set_fast());
         let mut bodies = Vec::new();
         for lang in LANGS.iter().copied().map(Some).chain([None]) {
-            let analyzer = lang
-                .map(|l| l.analyzer_name())
-                .unwrap_or_else(|| PLAIN.to_string());
+            let analyzer = lang.map(|l| l.analyzer_name()).unwrap_or_else(|| PLAIN.to_string());
             let opts = TextOptions::default()
                 .set_indexing_options(
                     TextFieldIndexing::default()
@@ -165,22 +163,18 @@ impl ClaimFields {
     }
 
     /// Converts a record to a tantivy document.
-    pub fn to_document(&self, record: &Record) -> Result<TantivyDocument> {
+    /// `vector` is a claim's encoded embeddings, if any (see `vectors::encode`).
+    pub fn to_document(&self, record: &Record, vector: Option<&[u8]>) -> Result<TantivyDocument> {
         let mut doc = TantivyDocument::new();
         doc.add_text(self.id, record.id());
         doc.add_text(self.kind, record.kind().as_str());
-        let json = serde_json::to_string(record).map_err(|e| {
-            Error::InvalidRequest(format!("record {} cannot be serialized: {e}", record.id()))
-        })?;
+        let json = serde_json::to_string(record)
+            .map_err(|e| Error::InvalidRequest(format!("record {} cannot be serialized: {e}", record.id())))?;
         doc.add_text(self.record, json);
         match record {
             Record::Claim(c) => {
                 let body = self.body(Lang::of_tag(&c.language));
-                let title = c
-                    .review
-                    .as_ref()
-                    .and_then(|r| r.title.as_deref())
-                    .unwrap_or("");
+                let title = c.review.as_ref().and_then(|r| r.title.as_deref()).unwrap_or("");
                 doc.add_text(body, format!("{}\n{}", c.text, title).trim());
                 if let Some(s) = &c.speaker {
                     doc.add_text(self.speaker, s);
@@ -196,6 +190,9 @@ impl ClaimFields {
                     doc.add_i64(self.date, d.first_day());
                 }
                 doc.add_text(self.dup_key, dup_key(&c.text));
+                if let Some(v) = vector {
+                    doc.add_bytes(self.vector, v);
+                }
             }
             Record::Evidence(e) => {
                 doc.add_text(self.body(Lang::of_tag(&e.language)), &e.text);
@@ -220,35 +217,25 @@ impl ClaimFields {
             .get_first(self.record)
             .and_then(|v| v.as_str())
             .ok_or_else(|| Error::InvalidRequest("a document has no stored record".into()))?;
-        serde_json::from_str(json)
-            .map_err(|e| Error::InvalidRequest(format!("a stored record cannot be read: {e}")))
+        serde_json::from_str(json).map_err(|e| Error::InvalidRequest(format!("a stored record cannot be read: {e}")))
     }
 
     /// The stored id of a document.
     pub fn id_of(&self, doc: &TantivyDocument) -> Option<String> {
-        doc.get_first(self.id)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
+        doc.get_first(self.id).and_then(|v| v.as_str()).map(str::to_string)
     }
 }
 
 /// Speaker and publisher names for exact filters: lowercased, whitespace collapsed.
 pub fn normalize_name(name: &str) -> String {
-    name.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
+    name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// The grouping key of identical statements: a hash of their lowercase letters and digits, so
 /// that texts differing only in case, quote marks or spacing share it.
 pub fn dup_key(text: &str) -> String {
     let mut hash = Fnv::default();
-    for c in text
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-    {
+    for c in text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase) {
         let mut buf = [0u8; 4];
         hash.write(c.encode_utf8(&mut buf).as_bytes());
     }

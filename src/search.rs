@@ -49,39 +49,25 @@ pub struct Filters {
 impl Filters {
     /// The filter clauses as `Must` queries.
     pub(crate) fn clauses(&self, f: &ClaimFields) -> Result<Vec<(Occur, Box<dyn Query>)>> {
-        let term =
-            |t: Term| -> Box<dyn Query> { Box::new(TermQuery::new(t, IndexRecordOption::Basic)) };
+        let term = |t: Term| -> Box<dyn Query> { Box::new(TermQuery::new(t, IndexRecordOption::Basic)) };
         let mut out: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(s) = self.speaker.as_deref().filter(|s| !s.trim().is_empty()) {
-            out.push((
-                Occur::Must,
-                term(Term::from_field_text(f.speaker_exact, &normalize_name(s))),
-            ));
+            out.push((Occur::Must, term(Term::from_field_text(f.speaker_exact, &normalize_name(s)))));
         }
         if let Some(p) = self.publisher.as_deref().filter(|s| !s.trim().is_empty()) {
-            out.push((
-                Occur::Must,
-                term(Term::from_field_text(f.publisher, &normalize_name(p))),
-            ));
+            out.push((Occur::Must, term(Term::from_field_text(f.publisher, &normalize_name(p)))));
         }
         if !self.verdicts.is_empty() {
             let any: Vec<(Occur, Box<dyn Query>)> = self
                 .verdicts
                 .iter()
-                .map(|r| {
-                    (
-                        Occur::Should,
-                        term(Term::from_field_text(f.verdict, r.as_str())),
-                    )
-                })
+                .map(|r| (Occur::Should, term(Term::from_field_text(f.verdict, r.as_str()))))
                 .collect();
             out.push((Occur::Must, Box::new(BooleanQuery::new(any))));
         }
         if let (Some(from), Some(to)) = (self.from, self.to) {
             if from.first_day() > to.last_day() {
-                return Err(Error::InvalidRequest(format!(
-                    "`from` {from} is after `to` {to}"
-                )));
+                return Err(Error::InvalidRequest(format!("`from` {from} is after `to` {to}")));
             }
         }
         if self.from.is_some() || self.to.is_some() {
@@ -125,12 +111,7 @@ fn default_limit() -> usize {
 impl SearchRequest {
     /// A request with default filters and paging.
     pub fn new(query: impl Into<String>) -> Self {
-        SearchRequest {
-            query: query.into(),
-            filters: Filters::default(),
-            limit: default_limit(),
-            offset: 0,
-        }
+        SearchRequest { query: query.into(), filters: Filters::default(), limit: default_limit(), offset: 0 }
     }
 }
 
@@ -159,14 +140,10 @@ pub struct SearchResults {
 /// Checks the size of a page request.
 pub fn check_paging(limit: usize, offset: usize) -> Result<()> {
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(Error::InvalidRequest(format!(
-            "limit must be between 1 and {MAX_LIMIT}, not {limit}"
-        )));
+        return Err(Error::InvalidRequest(format!("limit must be between 1 and {MAX_LIMIT}, not {limit}")));
     }
     if offset > MAX_OFFSET {
-        return Err(Error::InvalidRequest(format!(
-            "offset must be at most {MAX_OFFSET}, not {offset}"
-        )));
+        return Err(Error::InvalidRequest(format!("offset must be at most {MAX_OFFSET}, not {offset}")));
     }
     Ok(())
 }
@@ -194,34 +171,21 @@ impl ClaimIndex {
         let mut fields = f.all_bodies();
         fields.push(f.speaker);
         let parser = QueryParser::for_index(self.index(), fields);
-        let text_query = parser
-            .parse_query(&req.query)
-            .map_err(|e| Error::QueryParse(e.to_string()))?;
+        let text_query = parser.parse_query(&req.query).map_err(|e| Error::QueryParse(e.to_string()))?;
         let mut clauses = vec![(Occur::Must, text_query.box_clone())];
         clauses.extend(req.filters.clauses(f)?);
         let query = BooleanQuery::new(clauses);
         let searcher = self.searcher();
-        let (top, total) = searcher.search(
-            &query,
-            &(TopDocs::with_limit(req.limit).and_offset(req.offset), Count),
-        )?;
+        let (top, total) = searcher.search(&query, &(TopDocs::with_limit(req.limit).and_offset(req.offset), Count))?;
         let mut snippets = Snippets::new(&searcher, text_query.as_ref());
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc = searcher.doc(addr)?;
             let record = self.fields().from_document(&doc)?;
             let snippet = snippets.html(f, &record, &doc)?;
-            hits.push(SearchHit {
-                score,
-                snippet,
-                record,
-            });
+            hits.push(SearchHit { score, snippet, record });
         }
-        Ok(SearchResults {
-            total,
-            offset: req.offset,
-            hits,
-        })
+        Ok(SearchResults { total, offset: req.offset, hits })
     }
 }
 
@@ -234,11 +198,7 @@ struct Snippets<'a> {
 
 impl<'a> Snippets<'a> {
     fn new(searcher: &'a Searcher, query: &'a dyn Query) -> Self {
-        Snippets {
-            searcher,
-            query,
-            generators: HashMap::new(),
-        }
+        Snippets { searcher, query, generators: HashMap::new() }
     }
 
     fn html(&mut self, f: &ClaimFields, record: &Record, doc: &TantivyDocument) -> Result<String> {

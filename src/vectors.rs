@@ -39,26 +39,15 @@ impl SegmentVectors {
         };
         // Read the dictionary in order once, then map documents to their value.
         let mut by_ord: Vec<Vec<f32>> = Vec::with_capacity(col.num_terms());
-        let mut stream = col
-            .dictionary()
-            .stream()
-            .map_err(|e| Error::Tantivy(e.into()))?;
+        let mut stream = col.dictionary().stream().map_err(|e| Error::Tantivy(e.into()))?;
         while stream.advance() {
             let bytes = stream.key();
-            by_ord.push(
-                bytes
-                    .chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                    .collect(),
-            );
+            by_ord.push(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect());
         }
         let mut out = SegmentVectors::default();
         for doc in 0..seg.max_doc() {
             if let Some(ord) = col.term_ords(doc).next() {
-                if let Some(v) = by_ord
-                    .get(ord as usize)
-                    .filter(|v| v.len() == PER_CLAIM * DIM)
-                {
+                if let Some(v) = by_ord.get(ord as usize).filter(|v| v.len() == PER_CLAIM * DIM) {
                     out.docs.push(doc);
                     out.data.extend_from_slice(v);
                 }
@@ -87,11 +76,7 @@ impl VectorCache {
         let v = Arc::new(SegmentVectors::load(searcher, ord)?);
         let mut g = self.segments.lock().map_err(|_| poisoned())?;
         // Forget segments the searcher no longer has (merged away).
-        let live: Vec<SegmentId> = searcher
-            .segment_readers()
-            .iter()
-            .map(|s| s.segment_id())
-            .collect();
+        let live: Vec<SegmentId> = searcher.segment_readers().iter().map(|s| s.segment_id()).collect();
         g.retain(|k, _| live.contains(k));
         g.insert(id, v.clone());
         Ok(v)
@@ -99,20 +84,15 @@ impl VectorCache {
 
     /// The `k` live claims most similar to `query` (a unit vector): the best of the cosines
     /// to each claim's statement and title, highest first.
-    pub fn nearest(
-        &self,
-        searcher: &Searcher,
-        query: &[f32],
-        k: usize,
-    ) -> Result<Vec<(DocAddress, f32)>> {
+    pub fn nearest(&self, searcher: &Searcher, query: &[f32], k: usize) -> Result<Vec<(DocAddress, f32)>> {
         let mut best: Vec<(DocAddress, f32)> = Vec::with_capacity(k + 1);
         let mut floor = f32::NEG_INFINITY;
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
             let vecs = self.segment(searcher, ord as u32)?;
             for (i, doc) in vecs.docs.iter().enumerate() {
                 let base = i * PER_CLAIM * DIM;
-                let s = dot(query, &vecs.data[base..base + DIM])
-                    .max(dot(query, &vecs.data[base + DIM..base + 2 * DIM]));
+                let s =
+                    dot(query, &vecs.data[base..base + DIM]).max(dot(query, &vecs.data[base + DIM..base + 2 * DIM]));
                 if s <= floor || seg.is_deleted(*doc) {
                     continue;
                 }
@@ -130,17 +110,11 @@ impl VectorCache {
     }
 
     /// The similarity of `query` to one claim, if it has vectors.
-    pub fn similarity(
-        &self,
-        searcher: &Searcher,
-        addr: DocAddress,
-        query: &[f32],
-    ) -> Result<Option<f32>> {
+    pub fn similarity(&self, searcher: &Searcher, addr: DocAddress, query: &[f32]) -> Result<Option<f32>> {
         let vecs = self.segment(searcher, addr.segment_ord)?;
         Ok(vecs.docs.binary_search(&addr.doc_id).ok().map(|i| {
             let base = i * PER_CLAIM * DIM;
-            dot(query, &vecs.data[base..base + DIM])
-                .max(dot(query, &vecs.data[base + DIM..base + 2 * DIM]))
+            dot(query, &vecs.data[base..base + DIM]).max(dot(query, &vecs.data[base + DIM..base + 2 * DIM]))
         }))
     }
 }

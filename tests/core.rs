@@ -8,9 +8,7 @@ use crate::util::{corpus_index, fixture, root};
 #[test]
 fn fully_committed_to_amnesty_finds_balki_with_refuting_evidence() {
     let idx = corpus_index();
-    let res = idx
-        .match_claims(&MatchRequest::new("fully committed to amnesty"))
-        .unwrap();
+    let res = idx.match_claims(&MatchRequest::new("fully committed to amnesty")).unwrap();
     let top = &res.hits[0];
     assert_eq!(top.claim.id, "polygraph-balki-2021-12-05");
     assert_eq!(top.claim.speaker.as_deref(), Some("Abdul Qahar Balki"));
@@ -24,21 +22,10 @@ fn fully_committed_to_amnesty_finds_balki_with_refuting_evidence() {
         .filter_map(|e| e.evidence.source.as_deref())
         .collect();
     assert!(refuting.contains(&"Human Rights Watch"), "{refuting:?}");
-    assert!(
-        refuting
-            .iter()
-            .any(|s| s.contains("High Commissioner for Human Rights")),
-        "{refuting:?}"
-    );
+    assert!(refuting.iter().any(|s| s.contains("High Commissioner for Human Rights")), "{refuting:?}");
     // Refuting evidence comes first.
-    let first_other = top
-        .evidence
-        .iter()
-        .position(|e| e.stance != Stance::Refutes)
-        .unwrap_or(top.evidence.len());
-    assert!(top.evidence[first_other..]
-        .iter()
-        .all(|e| e.stance != Stance::Refutes));
+    let first_other = top.evidence.iter().position(|e| e.stance != Stance::Refutes).unwrap_or(top.evidence.len());
+    assert!(top.evidence[first_other..].iter().all(|e| e.stance != Stance::Refutes));
     assert!(top.score > res.hits[1].score);
     assert!(res.flagged);
 }
@@ -46,15 +33,9 @@ fn fully_committed_to_amnesty_finds_balki_with_refuting_evidence() {
 #[test]
 fn unrelated_statements_are_not_flagged() {
     let idx = corpus_index();
-    let res = idx
-        .match_claims(&MatchRequest::new(
-            "The price of eggs rose sharply in Ohio last winter",
-        ))
-        .unwrap();
+    let res = idx.match_claims(&MatchRequest::new("The price of eggs rose sharply in Ohio last winter")).unwrap();
     assert!(!res.flagged && !res.suggested, "{res:?}");
-    let res = idx
-        .match_claims(&MatchRequest::new("the and of to"))
-        .unwrap();
+    let res = idx.match_claims(&MatchRequest::new("the and of to")).unwrap();
     assert!(res.hits.is_empty());
 }
 
@@ -64,10 +45,7 @@ fn statement_dates_exclude_later_claims() {
     let mut req = MatchRequest::new("fully committed to enforcing the amnesty decree");
     req.date = Some("2021-09-01".parse().unwrap());
     let res = idx.match_claims(&req).unwrap();
-    assert!(res
-        .hits
-        .iter()
-        .all(|h| h.claim.id != "polygraph-balki-2021-12-05"));
+    assert!(res.hits.iter().all(|h| h.claim.id != "polygraph-balki-2021-12-05"));
 }
 
 #[test]
@@ -76,27 +54,17 @@ fn reingesting_changes_nothing() {
     let idx = ClaimIndex::create_in_dir(dir.path()).unwrap();
     let run = || {
         let recs = ingest::read_paths(&[root().join("corpus")], false).unwrap();
-        idx.ingest(recs, IngestOptions::default(), &mut |_| {})
-            .unwrap()
+        idx.ingest(recs, IngestOptions::default(), &mut |_| {}).unwrap()
     };
     let first = run();
     let n = idx.num_records();
-    let before = idx
-        .match_claims(&MatchRequest::new("amnesty for all government employees"))
-        .unwrap();
+    let before = idx.match_claims(&MatchRequest::new("amnesty for all government employees")).unwrap();
     let second = run();
     assert_eq!(first, second);
     assert_eq!(idx.num_records(), n);
     assert_eq!(n, 12);
-    let after = idx
-        .match_claims(&MatchRequest::new("amnesty for all government employees"))
-        .unwrap();
-    let ids = |r: &claimdex::MatchResult| {
-        r.hits
-            .iter()
-            .map(|h| h.claim.id.clone())
-            .collect::<Vec<_>>()
-    };
+    let after = idx.match_claims(&MatchRequest::new("amnesty for all government employees")).unwrap();
+    let ids = |r: &claimdex::MatchResult| r.hits.iter().map(|h| h.claim.id.clone()).collect::<Vec<_>>();
     assert_eq!(ids(&before), ids(&after));
     // Reopening from disk sees the same.
     drop(idx);
@@ -118,56 +86,33 @@ fn bad_records_are_reported_with_line_and_skipped_or_fatal_with_strict() {
     let idx = ClaimIndex::create_in_ram().unwrap();
     let mut skipped = Vec::new();
     let report = idx
-        .ingest(
-            ingest::read_paths(&[file.clone()], false).unwrap(),
-            IngestOptions::default(),
-            &mut |e| skipped.push(e.to_string()),
-        )
+        .ingest(ingest::read_paths(&[file.clone()], false).unwrap(), IngestOptions::default(), &mut |e| {
+            skipped.push(e.to_string())
+        })
         .unwrap();
     assert_eq!((report.claims, report.skipped), (2, 1));
-    assert!(
-        skipped[0].contains("bad.jsonl:2: field `date`"),
-        "{skipped:?}"
-    );
+    assert!(skipped[0].contains("bad.jsonl:2: field `date`"), "{skipped:?}");
 
     let strict = ClaimIndex::create_in_ram().unwrap();
     strict.upsert(&[]).unwrap();
     let err = strict
-        .ingest(
-            ingest::read_paths(&[file], false).unwrap(),
-            IngestOptions { strict: true },
-            &mut |_| {},
-        )
+        .ingest(ingest::read_paths(&[file], false).unwrap(), IngestOptions { strict: true }, &mut |_| {})
         .unwrap_err();
     assert!(matches!(err, Error::Ingest { line: 2, .. }), "{err}");
-    assert_eq!(
-        strict.num_records(),
-        0,
-        "a failed strict run leaves the index as it was"
-    );
+    assert_eq!(strict.num_records(), 0, "a failed strict run leaves the index as it was");
 }
 
 #[test]
 fn checkthat_fixtures_ingest() {
     let idx = ClaimIndex::create_in_ram().unwrap();
-    let recs = ingest::read_paths(
-        &[
-            fixture("checkthat2020_sample.tsv"),
-            fixture("checkthat2021_sample.jsonl.gz"),
-        ],
-        false,
-    )
-    .unwrap();
-    let report = idx
-        .ingest(recs, IngestOptions { strict: true }, &mut |_| {})
-        .unwrap();
+    let recs =
+        ingest::read_paths(&[fixture("checkthat2020_sample.tsv"), fixture("checkthat2021_sample.jsonl.gz")], false)
+            .unwrap();
+    let report = idx.ingest(recs, IngestOptions { strict: true }, &mut |_| {}).unwrap();
     assert_eq!(report.claims, 27 + 20);
     assert!(report.evidence >= 20 * 3, "{report:?}");
     let stallone = idx.get_claim("3146").unwrap();
-    assert!(
-        stallone.text.contains("surrendered\nhis life"),
-        "multi-line CSV record kept whole"
-    );
+    assert!(stallone.text.contains("surrendered\nhis life"), "multi-line CSV record kept whole");
     let trump = idx.get_claim("vclaim-pol-00001").unwrap();
     assert_eq!(trump.speaker.as_deref(), Some("Donald Trump"));
     assert_eq!(trump.verdict.unwrap().rating, Rating::False);
@@ -186,26 +131,18 @@ fn search_filters_and_paging() {
     let all = idx.search(&SearchRequest::new("amnesty")).unwrap();
     assert!(all.total >= 5);
     let mut req = SearchRequest::new("amnesty");
-    req.filters = Filters {
-        kind: Some(Kind::Claim),
-        verdicts: vec![Rating::Misleading],
-        ..Default::default()
-    };
+    req.filters = Filters { kind: Some(Kind::Claim), verdicts: vec![Rating::Misleading], ..Default::default() };
     let r = idx.search(&req).unwrap();
     assert_eq!(r.total, 1);
-    assert!(
-        r.hits[0].snippet.contains("<b>amnesty</b>"),
-        "{}",
-        r.hits[0].snippet
-    );
+    assert!(r.hits[0].snippet.contains("<b>amnesty</b>"), "{}", r.hits[0].snippet);
 
-    req.filters = Filters {
-        speaker: Some("zabihullah MUJAHID".into()),
-        ..Default::default()
-    };
+    req.filters = Filters { speaker: Some("zabihullah MUJAHID".into()), ..Default::default() };
     let r = idx.search(&req).unwrap();
     assert_eq!(r.total, 2);
-    assert!(r.hits.iter().all(|h| matches!(&h.record, Record::Claim(c) if c.speaker.as_deref() == Some("Zabihullah Mujahid"))));
+    assert!(r
+        .hits
+        .iter()
+        .all(|h| matches!(&h.record, Record::Claim(c) if c.speaker.as_deref() == Some("Zabihullah Mujahid"))));
 
     req.filters = Filters {
         kind: Some(Kind::Evidence),
@@ -213,113 +150,50 @@ fn search_filters_and_paging() {
         to: Some("2021-12-04".parse().unwrap()),
         ..Default::default()
     };
-    let r = idx
-        .search(&SearchRequest {
-            query: "taliban".into(),
-            ..req.clone()
-        })
-        .unwrap();
+    let r = idx.search(&SearchRequest { query: "taliban".into(), ..req.clone() }).unwrap();
     let ids: Vec<&str> = r.hits.iter().map(|h| h.record.id()).collect();
-    assert!(
-        ids.contains(&"hrw-2021-11-30-screenings") && ids.contains(&"joint-statement-2021-12-04"),
-        "{ids:?}"
-    );
+    assert!(ids.contains(&"hrw-2021-11-30-screenings") && ids.contains(&"joint-statement-2021-12-04"), "{ids:?}");
     assert!(!ids.contains(&"ohchr-bachelet-2021-09-13"));
 
-    req.filters = Filters {
-        publisher: Some("polygraph.info".into()),
-        ..Default::default()
-    };
-    assert_eq!(
-        idx.search(&SearchRequest {
-            query: "*".into(),
-            ..req.clone()
-        })
-        .unwrap()
-        .total,
-        5
-    );
+    req.filters = Filters { publisher: Some("polygraph.info".into()), ..Default::default() };
+    assert_eq!(idx.search(&SearchRequest { query: "*".into(), ..req.clone() }).unwrap().total, 5);
 
     let page1 = idx
-        .search(&SearchRequest {
-            query: "taliban".into(),
-            limit: 3,
-            offset: 0,
-            filters: Filters::default(),
-        })
+        .search(&SearchRequest { query: "taliban".into(), limit: 3, offset: 0, filters: Filters::default() })
         .unwrap();
     let page2 = idx
-        .search(&SearchRequest {
-            query: "taliban".into(),
-            limit: 3,
-            offset: 3,
-            filters: Filters::default(),
-        })
+        .search(&SearchRequest { query: "taliban".into(), limit: 3, offset: 3, filters: Filters::default() })
         .unwrap();
     assert_eq!(page1.total, page2.total);
-    let mut seen: Vec<&str> = page1
-        .hits
-        .iter()
-        .chain(&page2.hits)
-        .map(|h| h.record.id())
-        .collect();
+    let mut seen: Vec<&str> = page1.hits.iter().chain(&page2.hits).map(|h| h.record.id()).collect();
     seen.dedup();
     assert_eq!(seen.len(), page1.hits.len() + page2.hits.len());
 
-    let phrase = idx
-        .search(&SearchRequest::new("\"amnesty decree\""))
-        .unwrap();
+    let phrase = idx.search(&SearchRequest::new("\"amnesty decree\"")).unwrap();
     assert_eq!(phrase.total, 1);
-    let boolean = idx
-        .search(&SearchRequest::new("amnesty AND NOT taliban"))
-        .unwrap();
-    assert!(boolean
-        .hits
-        .iter()
-        .all(|h| !h.snippet.to_lowercase().contains("taliban")));
+    let boolean = idx.search(&SearchRequest::new("amnesty AND NOT taliban")).unwrap();
+    assert!(boolean.hits.iter().all(|h| !h.snippet.to_lowercase().contains("taliban")));
 }
 
 #[test]
 fn empty_absurd_and_malformed_queries_get_clear_errors() {
     let idx = corpus_index();
     for q in ["", "   "] {
-        assert!(matches!(
-            idx.search(&SearchRequest::new(q)),
-            Err(Error::InvalidRequest(_))
-        ));
-        assert!(matches!(
-            idx.match_claims(&MatchRequest::new(q)),
-            Err(Error::InvalidRequest(_))
-        ));
+        assert!(matches!(idx.search(&SearchRequest::new(q)), Err(Error::InvalidRequest(_))));
+        assert!(matches!(idx.match_claims(&MatchRequest::new(q)), Err(Error::InvalidRequest(_))));
     }
     let huge = "amnesty ".repeat(20_000);
-    assert!(matches!(
-        idx.search(&SearchRequest::new(huge.clone())),
-        Err(Error::InvalidRequest(_))
-    ));
-    assert!(matches!(
-        idx.match_claims(&MatchRequest::new(huge)),
-        Err(Error::InvalidRequest(_))
-    ));
-    assert!(matches!(
-        idx.search(&SearchRequest::new("amnesty AND (")),
-        Err(Error::QueryParse(_))
-    ));
-    assert!(matches!(
-        idx.search(&SearchRequest::new("nosuchfield:x")),
-        Err(Error::QueryParse(_))
-    ));
+    assert!(matches!(idx.search(&SearchRequest::new(huge.clone())), Err(Error::InvalidRequest(_))));
+    assert!(matches!(idx.match_claims(&MatchRequest::new(huge)), Err(Error::InvalidRequest(_))));
+    assert!(matches!(idx.search(&SearchRequest::new("amnesty AND (")), Err(Error::QueryParse(_))));
+    assert!(matches!(idx.search(&SearchRequest::new("nosuchfield:x")), Err(Error::QueryParse(_))));
     let mut r = SearchRequest::new("amnesty");
     r.limit = 0;
     assert!(matches!(idx.search(&r), Err(Error::InvalidRequest(_))));
     r.limit = 1_000_000;
     assert!(matches!(idx.search(&r), Err(Error::InvalidRequest(_))));
     // Only punctuation, stopwords, control characters and right-to-left text: answers, no panic.
-    for q in [
-        "?!...",
-        "the of and",
-        "\u{202e}\u{0627}\u{0644}\u{0639}\u{0641}\u{0648} \u{0001}",
-    ] {
+    for q in ["?!...", "the of and", "\u{202e}\u{0627}\u{0644}\u{0639}\u{0641}\u{0648} \u{0001}"] {
         let res = idx.match_claims(&MatchRequest::new(q)).unwrap();
         assert!(!res.flagged);
     }
@@ -337,9 +211,7 @@ fn twins_are_grouped_and_ranking_is_deterministic() {
         claim("9", "Bleach is a cleaning product."),
     ])
     .unwrap();
-    let res = idx
-        .match_claims(&MatchRequest::new("does drinking bleach cure the virus"))
-        .unwrap();
+    let res = idx.match_claims(&MatchRequest::new("does drinking bleach cure the virus")).unwrap();
     assert_eq!(res.hits[0].claim.id, "20");
     assert_eq!(res.hits[0].twins, vec!["7".to_string()]);
     assert_eq!(res.hits.len(), 2);
@@ -352,17 +224,10 @@ fn upsert_and_delete() {
     c.tags.push("updated".into());
     idx.upsert(&[Record::Claim(c)]).unwrap();
     assert_eq!(idx.num_records(), 12);
-    assert!(idx
-        .get_claim("polygraph-balki-2021-12-05")
-        .unwrap()
-        .tags
-        .contains(&"updated".to_string()));
+    assert!(idx.get_claim("polygraph-balki-2021-12-05").unwrap().tags.contains(&"updated".to_string()));
     assert!(idx.delete("polygraph-balki-2021-12-05").unwrap());
     assert!(!idx.delete("polygraph-balki-2021-12-05").unwrap());
-    assert!(matches!(
-        idx.get("polygraph-balki-2021-12-05"),
-        Err(Error::NotFound(_))
-    ));
+    assert!(matches!(idx.get("polygraph-balki-2021-12-05"), Err(Error::NotFound(_))));
     let stats = idx.stats().unwrap();
     assert_eq!((stats.claims, stats.evidence), (4, 7));
 }
@@ -374,22 +239,14 @@ fn replaying_a_hand_made_debate_ranks_the_repeats_first() {
     let transcripts = eval::read_transcripts(&fixture("debate")).unwrap();
     let qrels = eval::read_qrels(&fixture("debate/qrels.tsv")).unwrap();
     let (report, samples) = eval::replay_debates(&idx, &transcripts, &qrels).unwrap();
-    assert_eq!(
-        (report.debates, report.sentences, report.repeats),
-        (1, 24, 5)
-    );
+    assert_eq!((report.debates, report.sentences, report.repeats), (1, 24, 5));
     assert_eq!(samples.len(), 24);
     assert!(report.ap > 0.8, "{report:?}");
-    assert!(
-        report.flagged.correct >= 3 && report.flagged.precision >= 0.75,
-        "{report:?}"
-    );
+    assert!(report.flagged.correct >= 3 && report.flagged.precision >= 0.75, "{report:?}");
     assert!(report.flagged_with_right_claim >= 3, "{report:?}");
     // Every flag carries the reasons that drove it.
     let res = idx
-        .match_claims(&MatchRequest::new(
-            "The Mojahedin are fully committed to enforcing the amnesty decree.",
-        ))
+        .match_claims(&MatchRequest::new("The Mojahedin are fully committed to enforcing the amnesty decree."))
         .unwrap();
     assert!(res.flagged && !res.hits[0].reasons.is_empty());
 }

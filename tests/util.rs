@@ -19,10 +19,8 @@ pub fn fixture(name: &str) -> PathBuf {
 pub fn corpus_index() -> ClaimIndex {
     let idx = ClaimIndex::create_in_ram().expect("ram index");
     let records = ingest::read_paths(&[root().join("corpus")], false).expect("corpus readable");
-    idx.ingest(records, IngestOptions { strict: true }, &mut |e| {
-        panic!("corpus record rejected: {e}")
-    })
-    .expect("corpus ingests");
+    idx.ingest(records, IngestOptions { strict: true }, &mut |e| panic!("corpus record rejected: {e}"))
+        .expect("corpus ingests");
     idx
 }
 

@@ -56,12 +56,7 @@ fn push(out: &mut Vec<Para>, text: &str, heading: bool) {
 fn text_paragraphs(text: &str) -> Vec<Para> {
     let blocks: Vec<Vec<&str>> = text
         .split("\n\n")
-        .map(|b| {
-            b.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-        })
+        .map(|b| b.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>())
         .filter(|b| !b.is_empty())
         .collect();
     let wrapped = blocks.iter().any(|b| b.len() >= 3)
@@ -138,15 +133,10 @@ fn markdown_paragraphs(text: &str) -> (Vec<Para>, Option<String>) {
             flush(&mut out, &mut cur, true);
             cur_quote = false;
         }
-        let item = ["- ", "* ", "+ "]
-            .iter()
-            .find_map(|p| line.strip_prefix(p))
-            .or_else(|| {
-                let digits = line.chars().take_while(char::is_ascii_digit).count();
-                (digits > 0)
-                    .then(|| line[digits..].strip_prefix(". "))
-                    .flatten()
-            });
+        let item = ["- ", "* ", "+ "].iter().find_map(|p| line.strip_prefix(p)).or_else(|| {
+            let digits = line.chars().take_while(char::is_ascii_digit).count();
+            (digits > 0).then(|| line[digits..].strip_prefix(". ")).flatten()
+        });
         if let Some(item) = item {
             flush(&mut out, &mut cur, false);
             cur.push(md_inline(item));
@@ -290,11 +280,7 @@ fn html_paragraphs(html: &str) -> (Vec<Para>, Option<String>) {
         let tag_end = (j + 1).min(html.len());
         let inner = &lower[i + 1..j.min(lower.len())];
         let closing = inner.starts_with('/');
-        let name: String = inner
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
+        let name: String = inner.trim_start_matches('/').chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
         i = tag_end;
         if name.is_empty() {
             if inner.starts_with('!') || inner.starts_with('?') {
@@ -355,9 +341,7 @@ pub(crate) fn decode_entities(s: &str) -> String {
     while let Some(p) = rest.find('&') {
         out.push_str(&rest[..p]);
         rest = &rest[p..];
-        let end = rest[1..]
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
-            .map(|e| e + 1);
+        let end = rest[1..].find(|c: char| !(c.is_ascii_alphanumeric() || c == '#')).map(|e| e + 1);
         let decoded = match end {
             Some(e) if e <= 10 && rest[e..].starts_with(';') => {
                 let name = &rest[1..e];
@@ -427,10 +411,7 @@ mod tests {
             <body><h1>Head&rsquo;s line</h1><p>One <b>bold</b> &ldquo;quote&rdquo; &#8212; &#x41;&nbsp;x</p><!-- c --><div>Two<br>Three</div></body></html>";
         let (paras, headline) = html_paragraphs(html);
         let texts: Vec<&str> = paras.iter().map(|p| p.text.as_str()).collect();
-        assert_eq!(
-            texts,
-            ["Head’s line", "One bold “quote” — A x", "Two", "Three"]
-        );
+        assert_eq!(texts, ["Head’s line", "One bold “quote” — A x", "Two", "Three"]);
         assert!(paras[0].heading);
         assert_eq!(headline.as_deref(), Some("Head’s line"));
     }
@@ -440,28 +421,14 @@ mod tests {
         let md = "# The **title**\n\nSome [link](http://x) and ![img](y.png) text\nwrapped.\n\n> A blockquote\n> on two lines\n\n- item one\n";
         let (paras, headline) = markdown_paragraphs(md);
         let texts: Vec<&str> = paras.iter().map(|p| p.text.as_str()).collect();
-        assert_eq!(
-            texts,
-            [
-                "The title",
-                "Some link and text wrapped.",
-                "“A blockquote on two lines”",
-                "item one"
-            ]
-        );
+        assert_eq!(texts, ["The title", "Some link and text wrapped.", "“A blockquote on two lines”", "item one"]);
         assert_eq!(headline.as_deref(), Some("The title"));
     }
 
     #[test]
     fn entities_decode_and_junk_survives() {
-        assert_eq!(
-            decode_entities("a &amp; b &bogus; &#39;c&#39; &"),
-            "a & b &bogus; 'c' &"
-        );
-        assert_eq!(
-            decode_entities("&#xD800; &#99999999;"),
-            "&#xD800; &#99999999;"
-        );
+        assert_eq!(decode_entities("a &amp; b &bogus; &#39;c&#39; &"), "a & b &bogus; 'c' &");
+        assert_eq!(decode_entities("&#xD800; &#99999999;"), "&#xD800; &#99999999;");
         let (p, _) = html_paragraphs("<<<>>> <a href=\"x>y\">t</a> <p");
         assert!(!p.is_empty());
     }

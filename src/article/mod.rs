@@ -32,9 +32,7 @@ use std::path::Path;
 
 use crate::date::PartialDate;
 use crate::error::{Error, Result};
-use crate::model::{
-    default_language, Claim, ClaimLink, Evidence, Publisher, Rating, Review, Stance, Verdict,
-};
+use crate::model::{default_language, Claim, ClaimLink, Evidence, Publisher, Rating, Review, Stance, Verdict};
 
 use self::format::{paragraphs, text_headline, Para};
 use self::quotes::{Doc, Found};
@@ -147,10 +145,7 @@ pub struct Extraction {
 /// Splits `---` front matter off the top of `text`; returns the metadata and the rest.
 pub fn split_front_matter(text: &str) -> (ArticleMeta, &str) {
     let t = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some(rest) = t
-        .strip_prefix("---")
-        .filter(|r| r.starts_with('\n') || r.starts_with("\r\n"))
-    else {
+    let Some(rest) = t.strip_prefix("---").filter(|r| r.starts_with('\n') || r.starts_with("\r\n")) else {
         return (ArticleMeta::default(), text);
     };
     let mut meta = ArticleMeta::default();
@@ -249,11 +244,7 @@ fn same_text(a: &str, b: &str) -> bool {
     if ka.is_empty() || kb.is_empty() {
         return false;
     }
-    let (short, long) = if ka.len() <= kb.len() {
-        (&ka, &kb)
-    } else {
-        (&kb, &ka)
-    };
+    let (short, long) = if ka.len() <= kb.len() { (&ka, &kb) } else { (&kb, &ka) };
     ka == kb || (short.split(' ').count() >= 6 && long.contains(short.as_str()))
 }
 
@@ -261,12 +252,7 @@ fn same_text(a: &str, b: &str) -> bool {
 /// a Full Fact "Conclusion", "Pants on Fire", "… is misleading".
 fn find_verdict(paras: &[Para]) -> Option<String> {
     let clean = |s: &str| -> Option<String> {
-        let s = s
-            .trim()
-            .trim_end_matches(['.', '!', ',', ';'])
-            .trim()
-            .trim_matches(['“', '”', '"', '*', '_'])
-            .trim();
+        let s = s.trim().trim_end_matches(['.', '!', ',', ';']).trim().trim_matches(['“', '”', '"', '*', '_']).trim();
         let n = s.split_whitespace().count();
         ((1..=6).contains(&n)).then(|| s.to_string())
     };
@@ -286,31 +272,14 @@ fn find_verdict(paras: &[Para]) -> Option<String> {
         if let Some(p) = l.find("we rate ") {
             let rest = &t[p + "we rate ".len()..];
             let mut words: Vec<&str> = rest.split_whitespace().collect();
-            let skip = [
-                "this",
-                "that",
-                "the",
-                "these",
-                "it",
-                "claim",
-                "claims",
-                "statement",
-                "post",
-                "posts",
-                "as",
-                "them",
-            ];
-            while words
-                .first()
-                .is_some_and(|w| skip.contains(&w.to_ascii_lowercase().trim_end_matches(',')))
-            {
+            let skip =
+                ["this", "that", "the", "these", "it", "claim", "claims", "statement", "post", "posts", "as", "them"];
+            while words.first().is_some_and(|w| skip.contains(&w.to_ascii_lowercase().trim_end_matches(','))) {
                 words.remove(0);
             }
             let label: Vec<&str> = words.iter().take(4).copied().collect();
             let label = label.join(" ");
-            let end = label
-                .find(['.', ',', ';', '!'])
-                .map_or(label.len(), |e| e + 1);
+            let end = label.find(['.', ',', ';', '!']).map_or(label.len(), |e| e + 1);
             if let Some(v) = clean(&label[..end]) {
                 return Some(v);
             }
@@ -321,8 +290,7 @@ fn find_verdict(paras: &[Para]) -> Option<String> {
         let body = if l == "conclusion" || l == "verdict" {
             texts.get(i + 1).copied()
         } else {
-            l.strip_prefix("conclusion:")
-                .map(|r| &t[t.len() - r.len()..])
+            l.strip_prefix("conclusion:").map(|r| &t[t.len() - r.len()..])
         };
         if let Some(b) = body {
             let first = b.split(['.', '!']).next().unwrap_or("");
@@ -453,20 +421,13 @@ fn group_word(role: &str) -> Option<String> {
         "director",
     ];
     role.rsplit(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’' || c == '-'))
-        .map(|w| {
-            w.strip_suffix("’s")
-                .or_else(|| w.strip_suffix("'s"))
-                .unwrap_or(w)
-        })
-        .find(|w| {
-            w.starts_with(char::is_uppercase) && !GENERIC.contains(&w.to_lowercase().as_str())
-        })
+        .map(|w| w.strip_suffix("’s").or_else(|| w.strip_suffix("'s")).unwrap_or(w))
+        .find(|w| w.starts_with(char::is_uppercase) && !GENERIC.contains(&w.to_lowercase().as_str()))
         .map(str::to_string)
 }
 
 fn contains_word(hay: &str, word: &str) -> bool {
-    hay.split(|c: char| !c.is_alphanumeric())
-        .any(|w| w.eq_ignore_ascii_case(word))
+    hay.split(|c: char| !c.is_alphanumeric()).any(|w| w.eq_ignore_ascii_case(word))
 }
 
 fn extract_with_default_prefix(
@@ -482,19 +443,12 @@ fn extract_with_default_prefix(
         .title
         .clone()
         .or(format_headline)
-        .or_else(|| {
-            if format == ArticleFormat::Html {
-                None
-            } else {
-                text_headline(&paras)
-            }
-        })
+        .or_else(|| if format == ArticleFormat::Html { None } else { text_headline(&paras) })
         .or_else(|| text_headline(&paras));
     let article_date = match meta.date.as_deref() {
-        Some(d) => Some(
-            PartialDate::parse_text(d)
-                .map_err(|e| Error::InvalidRequest(format!("article date {d:?}: {e}")))?,
-        ),
+        Some(d) => {
+            Some(PartialDate::parse_text(d).map_err(|e| Error::InvalidRequest(format!("article date {d:?}: {e}")))?)
+        }
         None => None,
     };
     let doc = Doc::new(&paras, article_date);
@@ -505,15 +459,9 @@ fn extract_with_default_prefix(
     let mut subject: Option<usize> = found.iter().position(|f| f.quote.pattern == "title block");
     if subject.is_none() {
         if let Some((para, ctext)) = claim_block(&paras) {
-            subject = found
-                .iter()
-                .position(|f| f.quote.paragraph == para || same_text(&f.quote.text, &ctext));
+            subject = found.iter().position(|f| f.quote.paragraph == para || same_text(&f.quote.text, &ctext));
             if subject.is_none() {
-                let t = ctext
-                    .trim()
-                    .trim_matches(['“', '”', '"'])
-                    .trim()
-                    .to_string();
+                let t = ctext.trim().trim_matches(['“', '”', '"']).trim().to_string();
                 found.insert(
                     0,
                     Found {
@@ -536,9 +484,7 @@ fn extract_with_default_prefix(
         if let Some(h) = &title {
             subject = found.iter().position(|f| {
                 f.quote.speaker.as_deref().is_some_and(|s| {
-                    s.split_whitespace()
-                        .last()
-                        .is_some_and(|last| last.len() > 2 && contains_word(h, last))
+                    s.split_whitespace().last().is_some_and(|last| last.len() > 2 && contains_word(h, last))
                         || h.contains(s)
                 })
             });
@@ -553,9 +499,7 @@ fn extract_with_default_prefix(
         None => paras.iter().any(|p| has_cue(&p.text)),
     };
     let first_cue = paras.iter().position(|p| has_cue(&p.text));
-    let cue_near = |p: usize| {
-        (p.saturating_sub(1)..=p + 1).any(|i| paras.get(i).is_some_and(|x| has_cue(&x.text)))
-    };
+    let cue_near = |p: usize| (p.saturating_sub(1)..=p + 1).any(|i| paras.get(i).is_some_and(|x| has_cue(&x.text)));
 
     let language = meta.language.clone().unwrap_or_else(default_language);
     let prefix = meta
@@ -565,10 +509,7 @@ fn extract_with_default_prefix(
         .or_else(|| title.as_deref().map(slug).filter(|s| !s.is_empty()))
         .unwrap_or_else(|| "article".to_string());
     let review = Review {
-        publisher: meta.publisher.clone().map(|name| Publisher {
-            name,
-            site: meta.site.clone(),
-        }),
+        publisher: meta.publisher.clone().map(|name| Publisher { name, site: meta.site.clone() }),
         url: meta.url.clone(),
         title: title.clone(),
         date: article_date,
@@ -579,10 +520,7 @@ fn extract_with_default_prefix(
     // that ends a sentence, speaker, role and date from the body copy.
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, f) in found.iter().enumerate() {
-        match groups
-            .iter_mut()
-            .find(|g| same_text(&found[g[0]].quote.text, &f.quote.text))
-        {
+        match groups.iter_mut().find(|g| same_text(&found[g[0]].quote.text, &f.quote.text)) {
             Some(g) => g.push(i),
             None => groups.push(vec![i]),
         }
@@ -604,9 +542,10 @@ fn extract_with_default_prefix(
         for b in body.iter().filter(|b| b.quote.speaker.is_some()) {
             if f.quote.speaker.is_none()
                 || b.quote.speaker.as_ref().is_some_and(|s| {
-                    f.quote.speaker.as_ref().is_some_and(|t| {
-                        t == s || t.ends_with(s.as_str()) || s.ends_with(t.as_str())
-                    })
+                    f.quote
+                        .speaker
+                        .as_ref()
+                        .is_some_and(|t| t == s || t.ends_with(s.as_str()) || s.ends_with(t.as_str()))
                 })
             {
                 f.quote.speaker.clone_from(&b.quote.speaker);
@@ -661,10 +600,9 @@ fn extract_with_default_prefix(
             continue;
         };
         let same_side = subject_speaker.as_deref() == Some(speaker.as_str())
-            || group_words.iter().any(|w| {
-                contains_word(&speaker, w)
-                    || f.quote.role.as_deref().is_some_and(|r| contains_word(r, w))
-            });
+            || group_words
+                .iter()
+                .any(|w| contains_word(&speaker, w) || f.quote.role.as_deref().is_some_and(|r| contains_word(r, w)));
         if same_side && subject_found.is_some() {
             claims.push(Claim {
                 id: format!("{prefix}-claim-{}", claims.len() + 1),
@@ -686,10 +624,7 @@ fn extract_with_default_prefix(
                 Stance::Context
             };
             let links = if subject_found.is_some() {
-                vec![ClaimLink {
-                    claim_id: subject_id.clone(),
-                    stance,
-                }]
+                vec![ClaimLink { claim_id: subject_id.clone(), stance }]
             } else {
                 Vec::new()
             };
@@ -705,12 +640,7 @@ fn extract_with_default_prefix(
         }
     }
     let quotes = found.into_iter().map(|f| f.quote).collect();
-    Ok(Extraction {
-        title,
-        quotes,
-        claims,
-        evidence,
-    })
+    Ok(Extraction { title, quotes, claims, evidence })
 }
 
 #[cfg(test)]
@@ -719,9 +649,7 @@ mod tests {
 
     #[test]
     fn front_matter_is_parsed_and_stripped() {
-        let (m, rest) = split_front_matter(
-            "---\npublisher: Full Fact\ndate: \"2021-12-08\"\nfoo: bar\n---\n# Hi\n",
-        );
+        let (m, rest) = split_front_matter("---\npublisher: Full Fact\ndate: \"2021-12-08\"\nfoo: bar\n---\n# Hi\n");
         assert_eq!(m.publisher.as_deref(), Some("Full Fact"));
         assert_eq!(m.date.as_deref(), Some("2021-12-08"));
         assert_eq!(rest, "# Hi\n");
@@ -732,37 +660,18 @@ mod tests {
 
     #[test]
     fn verdict_phrases() {
-        let p = |s: &str| {
-            vec![Para {
-                text: s.to_string(),
-                heading: false,
-            }]
-        };
-        assert_eq!(
-            find_verdict(&p("We rate this claim False.")).as_deref(),
-            Some("False")
-        );
-        assert_eq!(
-            find_verdict(&p("Rating: Mostly False")).as_deref(),
-            Some("Mostly False")
-        );
-        assert_eq!(
-            find_verdict(&p("We rate it Pants on Fire!")).as_deref(),
-            Some("Pants on Fire")
-        );
-        assert_eq!(
-            find_verdict(&p("Reports suggest his statement is misleading.")).as_deref(),
-            Some("Misleading")
-        );
+        let p = |s: &str| vec![Para { text: s.to_string(), heading: false }];
+        assert_eq!(find_verdict(&p("We rate this claim False.")).as_deref(), Some("False"));
+        assert_eq!(find_verdict(&p("Rating: Mostly False")).as_deref(), Some("Mostly False"));
+        assert_eq!(find_verdict(&p("We rate it Pants on Fire!")).as_deref(), Some("Pants on Fire"));
+        assert_eq!(find_verdict(&p("Reports suggest his statement is misleading.")).as_deref(), Some("Misleading"));
         assert_eq!(find_verdict(&p("Nothing to see.")), None);
     }
 
     #[test]
     fn no_panic_on_garbage() -> crate::Result<()> {
         let big = "word “quote ".repeat(90_000);
-        let garbage: String = (0..20_000u32)
-            .map(|i| char::from_u32((i * 7919) % 0x3000).unwrap_or('x'))
-            .collect();
+        let garbage: String = (0..20_000u32).map(|i| char::from_u32((i * 7919) % 0x3000).unwrap_or('x')).collect();
         for t in [
             "",
             "\"",
@@ -778,11 +687,7 @@ mod tests {
             "he said. she said. “It is what it is, he said,” he said.",
             "<<<<>>>>&&&;;;&#;&#x;&#99999999999;",
         ] {
-            for f in [
-                ArticleFormat::Text,
-                ArticleFormat::Markdown,
-                ArticleFormat::Html,
-            ] {
+            for f in [ArticleFormat::Text, ArticleFormat::Markdown, ArticleFormat::Html] {
                 extract(t, f, &ArticleMeta::default())?;
             }
         }

@@ -13,17 +13,11 @@ use crate::{Error, PartialDate, Result};
 /// (some claims span lines), header first. Ids are kept as they are, as the qrels use them.
 pub fn read_2020<R: Read>(reader: R, path: &Path) -> impl Iterator<Item = Result<Record>> {
     let path = path.to_path_buf();
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(b'\t')
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(reader);
+    let mut rdr = csv::ReaderBuilder::new().delimiter(b'\t').has_headers(true).flexible(true).from_reader(reader);
     let header_ok = match rdr.headers() {
         Ok(h) => {
             let h: Vec<&str> = h.iter().collect();
-            if h.first().map(|s| s.trim()) == Some("vclaim_id")
-                || h.get(1).map(|s| s.trim()) == Some("vclaim")
-            {
+            if h.first().map(|s| s.trim()) == Some("vclaim_id") || h.get(1).map(|s| s.trim()) == Some("vclaim") {
                 Ok(())
             } else {
                 Err(Error::ingest(
@@ -51,10 +45,7 @@ pub fn read_2020<R: Read>(reader: R, path: &Path) -> impl Iterator<Item = Result
         };
         let id = col(0, "vclaim_id")?;
         let text = col(1, "vclaim")?;
-        let title = row
-            .get(2)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
+        let title = row.get(2).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         Ok(Record::Claim(Claim {
             id,
             text,
@@ -65,10 +56,7 @@ pub fn read_2020<R: Read>(reader: R, path: &Path) -> impl Iterator<Item = Result
             appearances: vec![],
             verdict: None,
             review: Some(Review {
-                publisher: Some(Publisher {
-                    name: "Snopes".into(),
-                    site: Some("snopes.com".into()),
-                }),
+                publisher: Some(Publisher { name: "Snopes".into(), site: Some("snopes.com".into()) }),
                 title,
                 ..Default::default()
             }),
@@ -138,21 +126,12 @@ fn parse_2021(line: &str, path: &Path, n: u64) -> Result<Vec<Record>> {
         text: v.vclaim.trim().to_string(),
         speaker: v.speaker.filter(|s| !s.trim().is_empty()),
         speaker_role: None,
-        date: v
-            .date
-            .as_deref()
-            .and_then(|d| d.parse::<PartialDate>().ok()),
+        date: v.date.as_deref().and_then(|d| d.parse::<PartialDate>().ok()),
         language: "en".into(),
         appearances: vec![],
-        verdict: v
-            .truth_label
-            .filter(|l| !l.is_empty())
-            .map(Verdict::from_label),
+        verdict: v.truth_label.filter(|l| !l.is_empty()).map(Verdict::from_label),
         review: Some(Review {
-            publisher: Some(Publisher {
-                name: "PolitiFact".into(),
-                site: Some("politifact.com".into()),
-            }),
+            publisher: Some(Publisher { name: "PolitiFact".into(), site: Some("politifact.com".into()) }),
             url: url.clone(),
             title: v.title.filter(|t| !t.is_empty()),
             date: review_date,
@@ -161,10 +140,7 @@ fn parse_2021(line: &str, path: &Path, n: u64) -> Result<Vec<Record>> {
         tags: vec![],
     };
     let mut out = vec![Record::Claim(claim)];
-    for (i, passage) in passages(v.text.as_deref().unwrap_or(""), PASSAGE_CHARS)
-        .into_iter()
-        .enumerate()
-    {
+    for (i, passage) in passages(v.text.as_deref().unwrap_or(""), PASSAGE_CHARS).into_iter().enumerate() {
         out.push(Record::Evidence(Evidence {
             id: format!("{}-p{}", v.vclaim_id, i + 1),
             text: passage,
@@ -172,10 +148,7 @@ fn parse_2021(line: &str, path: &Path, n: u64) -> Result<Vec<Record>> {
             url: url.clone(),
             date: review_date,
             language: "en".into(),
-            claims: vec![ClaimLink {
-                claim_id: v.vclaim_id.clone(),
-                stance: Stance::Context,
-            }],
+            claims: vec![ClaimLink { claim_id: v.vclaim_id.clone(), stance: Stance::Context }],
         }));
     }
     Ok(out)
@@ -226,13 +199,8 @@ pub fn sentences(text: &str) -> Vec<String> {
                 }
                 if j < chars.len() && chars[j] == ' ' {
                     let next = chars.get(j + 1).copied().unwrap_or(' ');
-                    let prev_word: String = chars[start..i]
-                        .iter()
-                        .rev()
-                        .take_while(|c| !c.is_whitespace())
-                        .collect();
-                    let abbrev = prev_word.chars().count() == 1
-                        && prev_word.chars().all(|c| c.is_uppercase())
+                    let prev_word: String = chars[start..i].iter().rev().take_while(|c| !c.is_whitespace()).collect();
+                    let abbrev = prev_word.chars().count() == 1 && prev_word.chars().all(|c| c.is_uppercase())
                         || matches!(
                             prev_word.chars().rev().collect::<String>().as_str(),
                             "Mr" | "Mrs"
@@ -253,10 +221,7 @@ pub fn sentences(text: &str) -> Vec<String> {
                                 | "Del"
                                 | "vs"
                         );
-                    if !abbrev
-                        && (next.is_uppercase()
-                            || next.is_ascii_digit()
-                            || matches!(next, '"' | '“' | '‘'))
+                    if !abbrev && (next.is_uppercase() || next.is_ascii_digit() || matches!(next, '"' | '“' | '‘'))
                     {
                         let s: String = chars[start..j].iter().collect();
                         if !s.trim().is_empty() {
@@ -284,9 +249,7 @@ mod tests {
     #[test]
     fn the_2020_tsv_is_csv_quoted() {
         let tsv = "vclaim_id\tvclaim\ttitle\n0\tA plain claim.\tA title\n1\t\"A claim \"\"quoted\"\"\nover two lines.\"\tT2\n2\tThird.\tT3\n";
-        let recs: Vec<Record> = read_2020(tsv.as_bytes(), Path::new("v.tsv"))
-            .collect::<Result<_>>()
-            .unwrap();
+        let recs: Vec<Record> = read_2020(tsv.as_bytes(), Path::new("v.tsv")).collect::<Result<_>>().unwrap();
         assert_eq!(recs.len(), 3);
         match &recs[1] {
             Record::Claim(c) => assert_eq!(c.text, "A claim \"quoted\"\nover two lines."),
@@ -294,40 +257,30 @@ mod tests {
         }
         let bad = "vclaim_id\tvclaim\ttitle\n0\t\tT\n";
         let e: Vec<_> = read_2020(bad.as_bytes(), Path::new("v.tsv")).collect();
-        assert!(e[0]
-            .as_ref()
-            .unwrap_err()
-            .to_string()
-            .contains("v.tsv:2: field `vclaim`"));
+        assert!(e[0].as_ref().unwrap_err().to_string().contains("v.tsv:2: field `vclaim`"));
     }
 
     #[test]
     fn the_2021_jsonl_gives_claims_and_passages() {
         let line = r#"{"vclaim_id": "vclaim-pol-00001", "vclaim": "Murders dropped by 10%.", "speaker": "Donald Trump", "date": "stated on October 28, 2019 in a speech:", "truth_label": "pants-fire", "title": "Trump dead wrong", "url": "/factchecks/2019/oct/29/donald-trump/x/", "text": "First sentence here. Second one follows! Third? Yes.\nNew paragraph."}"#;
-        let recs: Vec<Record> = read_2021(line.as_bytes(), Path::new("v.jsonl"))
-            .collect::<Result<_>>()
-            .unwrap();
+        let recs: Vec<Record> = read_2021(line.as_bytes(), Path::new("v.jsonl")).collect::<Result<_>>().unwrap();
         let Record::Claim(c) = &recs[0] else { panic!() };
         assert_eq!(c.date.unwrap().to_string(), "2019-10-28");
         assert_eq!(c.verdict.as_ref().unwrap().rating, crate::Rating::False);
         assert_eq!(c.verdict.as_ref().unwrap().label, "pants-fire");
         let r = c.review.as_ref().unwrap();
         assert_eq!(r.date.unwrap().to_string(), "2019-10-29");
-        assert_eq!(
-            r.url.as_deref(),
-            Some("https://www.politifact.com/factchecks/2019/oct/29/donald-trump/x/")
-        );
+        assert_eq!(r.url.as_deref(), Some("https://www.politifact.com/factchecks/2019/oct/29/donald-trump/x/"));
         assert_eq!(recs.len(), 2);
-        let Record::Evidence(e) = &recs[1] else {
-            panic!()
-        };
+        let Record::Evidence(e) = &recs[1] else { panic!() };
         assert_eq!(e.id, "vclaim-pol-00001-p1");
         assert_eq!(e.claims[0].claim_id, "vclaim-pol-00001");
     }
 
     #[test]
     fn sentences_split_sensibly() {
-        let s = sentences("Sen. Smith said it. Then Mr. Jones left. The U.S. economy grew 2.5% in 2019. \"Quote.\" Done");
+        let s =
+            sentences("Sen. Smith said it. Then Mr. Jones left. The U.S. economy grew 2.5% in 2019. \"Quote.\" Done");
         assert_eq!(
             s,
             [

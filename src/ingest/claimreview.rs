@@ -39,22 +39,11 @@ use crate::error::{Error, Result};
 use crate::model::{default_language, Claim, Publisher, Rating, Review, Verdict};
 
 /// Keys of non-ClaimReview objects whose values may hold further ClaimReviews.
-const CONTAINER_KEYS: [&str; 5] = [
-    "@graph",
-    "dataFeedElement",
-    "item",
-    "itemListElement",
-    "mainEntity",
-];
+const CONTAINER_KEYS: [&str; 5] = ["@graph", "dataFeedElement", "item", "itemListElement", "mainEntity"];
 
 /// The five points of the common scale that a numeric rating maps onto, worst first.
-const NUMERIC_SCALE: [Rating; 5] = [
-    Rating::False,
-    Rating::MostlyFalse,
-    Rating::Mixed,
-    Rating::MostlyTrue,
-    Rating::True,
-];
+const NUMERIC_SCALE: [Rating; 5] =
+    [Rating::False, Rating::MostlyFalse, Rating::Mixed, Rating::MostlyTrue, Rating::True];
 
 /// Deeper nesting than this is not scanned for line numbers (serde_json stops at 128 anyway).
 const MAX_SCAN_DEPTH: usize = 256;
@@ -113,36 +102,22 @@ pub fn to_claimreview(claim: &Claim) -> Value {
         headline: review.and_then(|r| r.title.as_deref()),
         description: review.and_then(|r| r.summary.as_deref()),
         keywords: &claim.tags,
-        author: review
-            .and_then(|r| r.publisher.as_ref())
-            .map(|p| OrganizationOut {
-                kind: "Organization",
-                name: &p.name,
-                url: p.site.as_ref().map(|s| format!("https://{s}")),
-            }),
+        author: review.and_then(|r| r.publisher.as_ref()).map(|p| OrganizationOut {
+            kind: "Organization",
+            name: &p.name,
+            url: p.site.as_ref().map(|s| format!("https://{s}")),
+        }),
         review_rating: claim.verdict.as_ref().map(rating_out),
         item_reviewed: ClaimOut {
             kind: "Claim",
-            author: (claim.speaker.is_some() || claim.speaker_role.is_some()).then_some(
-                PersonOut {
-                    kind: "Person",
-                    name: claim.speaker.as_deref(),
-                    job_title: claim.speaker_role.as_deref(),
-                },
-            ),
-            date_published: claim.date,
-            first_appearance: claim.appearances.first().map(|url| CreativeWorkOut {
-                kind: "CreativeWork",
-                url,
+            author: (claim.speaker.is_some() || claim.speaker_role.is_some()).then_some(PersonOut {
+                kind: "Person",
+                name: claim.speaker.as_deref(),
+                job_title: claim.speaker_role.as_deref(),
             }),
-            appearance: claim
-                .appearances
-                .iter()
-                .map(|url| CreativeWorkOut {
-                    kind: "CreativeWork",
-                    url,
-                })
-                .collect(),
+            date_published: claim.date,
+            first_appearance: claim.appearances.first().map(|url| CreativeWorkOut { kind: "CreativeWork", url }),
+            appearance: claim.appearances.iter().map(|url| CreativeWorkOut { kind: "CreativeWork", url }).collect(),
         },
     };
     serde_json::to_value(out).expect("ClaimReview output has string keys and infallible fields")
@@ -163,21 +138,12 @@ fn walk(value: &Value, pos: Option<&Node>, field: &str, path: &Path, out: &mut V
         Value::Object(obj) => {
             if is_claim_review(obj) {
                 let line = pos.map_or(1, |p| p.line);
-                out.push(
-                    claim_from_review(obj)
-                        .map_err(|(f, msg)| Error::ingest(path, line, join(field, f), msg)),
-                );
+                out.push(claim_from_review(obj).map_err(|(f, msg)| Error::ingest(path, line, join(field, f), msg)));
                 return;
             }
             for key in CONTAINER_KEYS {
                 if let Some(child) = obj.get(key) {
-                    walk(
-                        child,
-                        pos.and_then(|p| p.key(key)),
-                        &join(field, key),
-                        path,
-                        out,
-                    );
+                    walk(child, pos.and_then(|p| p.key(key)), &join(field, key), path, out);
                 }
             }
         }
@@ -214,13 +180,9 @@ fn is_claim_review(obj: &Map<String, Value>) -> bool {
 }
 
 /// Builds a claim from one ClaimReview object; the error names the field at fault.
-fn claim_from_review(
-    obj: &Map<String, Value>,
-) -> std::result::Result<Claim, (&'static str, String)> {
+fn claim_from_review(obj: &Map<String, Value>) -> std::result::Result<Claim, (&'static str, String)> {
     let claim_text = match obj.get("claimReviewed") {
-        None | Some(Value::Null) => {
-            return Err(("claimReviewed", "missing: the review names no claim".into()))
-        }
+        None | Some(Value::Null) => return Err(("claimReviewed", "missing: the review names no claim".into())),
         Some(v) => text(v).ok_or(("claimReviewed", "empty: the review names no claim".into()))?,
     };
     let item = obj.get("itemReviewed").and_then(first_object);
@@ -229,8 +191,7 @@ fn claim_from_review(
         .and_then(|i| field(i, "author").or_else(|| field(i, "creator")))
         .map(agents)
         .and_then(|a| pick_agent(a, false));
-    let claim_date = item
-        .and_then(|i| date(field(i, "datePublished")).or_else(|| date(field(i, "dateCreated"))));
+    let claim_date = item.and_then(|i| date(field(i, "datePublished")).or_else(|| date(field(i, "dateCreated"))));
 
     let mut appearances = Vec::new();
     if let Some(i) = item {
@@ -239,22 +200,15 @@ fn claim_from_review(
     }
     dedup(&mut appearances);
 
-    let claim_verdict = obj
-        .get("reviewRating")
-        .and_then(first_object)
-        .and_then(verdict);
+    let claim_verdict = obj.get("reviewRating").and_then(first_object).and_then(verdict);
 
     let publisher = review_publisher(obj);
     let review = Review {
         publisher,
         url: field(obj, "url").and_then(url),
-        title: field(obj, "headline")
-            .and_then(text)
-            .or_else(|| field(obj, "name").and_then(text)),
+        title: field(obj, "headline").and_then(text).or_else(|| field(obj, "name").and_then(text)),
         date: date(field(obj, "datePublished")),
-        summary: field(obj, "description")
-            .and_then(text)
-            .or_else(|| field(obj, "reviewBody").and_then(text)),
+        summary: field(obj, "description").and_then(text).or_else(|| field(obj, "reviewBody").and_then(text)),
     };
     let review = (review != Review::default()).then_some(review);
 
@@ -317,9 +271,7 @@ fn text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => clean(s),
         Value::Number(n) => Some(n.to_string()),
-        Value::Object(o) => ["name", "@value", "url"]
-            .iter()
-            .find_map(|k| o.get(*k).and_then(text)),
+        Value::Object(o) => ["name", "@value", "url"].iter().find_map(|k| o.get(*k).and_then(text)),
         Value::Array(a) => a.iter().find_map(text),
         Value::Null | Value::Bool(_) => None,
     }
@@ -380,11 +332,7 @@ fn agents(v: &Value) -> Vec<Agent> {
                 name: field(o, "name").and_then(text).or_else(|| {
                     let given = field(o, "givenName").and_then(text);
                     let family = field(o, "familyName").and_then(text);
-                    clean(&format!(
-                        "{} {}",
-                        given.unwrap_or_default(),
-                        family.unwrap_or_default()
-                    ))
+                    clean(&format!("{} {}", given.unwrap_or_default(), family.unwrap_or_default()))
                 }),
                 job_title: field(o, "jobTitle").and_then(text),
                 url: field(o, "url").and_then(url),
@@ -392,13 +340,7 @@ fn agents(v: &Value) -> Vec<Agent> {
             }]
         }
         Value::Array(a) => a.iter().flat_map(agents).collect(),
-        v => text(v)
-            .map(|name| Agent {
-                name: Some(name),
-                ..Agent::default()
-            })
-            .into_iter()
-            .collect(),
+        v => text(v).map(|name| Agent { name: Some(name), ..Agent::default() }).into_iter().collect(),
     }
 }
 
@@ -424,25 +366,15 @@ fn pick_agent(agents: Vec<Agent>, organisation: bool) -> Option<Agent> {
 
 /// The fact-checker: the review's `author`, or its `publisher` when the author is only a person.
 fn review_publisher(obj: &Map<String, Value>) -> Option<Publisher> {
-    let author = field(obj, "author")
-        .map(agents)
-        .and_then(|a| pick_agent(a, true))
-        .filter(|a| a.name.is_some());
-    let publisher = || {
-        field(obj, "publisher")
-            .map(agents)
-            .and_then(|a| pick_agent(a, true))
-            .filter(|a| a.name.is_some())
-    };
+    let author = field(obj, "author").map(agents).and_then(|a| pick_agent(a, true)).filter(|a| a.name.is_some());
+    let publisher =
+        || field(obj, "publisher").map(agents).and_then(|a| pick_agent(a, true)).filter(|a| a.name.is_some());
     let agent = match author {
         Some(a) if a.person => publisher().or(Some(a)),
         Some(a) => Some(a),
         None => publisher(),
     }?;
-    Some(Publisher {
-        name: agent.name?,
-        site: agent.url.as_deref().and_then(host),
-    })
+    Some(Publisher { name: agent.name?, site: agent.url.as_deref().and_then(host) })
 }
 
 /// The host of a URL, lowercased and without "www." ("https://www.PolitiFact.com/x" → "politifact.com").
@@ -497,10 +429,7 @@ fn numeric_verdict(r: &Map<String, Value>) -> Option<Verdict> {
     }
     let index = (position.clamp(0.0, 1.0) * 4.0).round() as usize;
     let rating = *NUMERIC_SCALE.get(index)?;
-    Some(Verdict {
-        label: format!("{}/{}", format_number(value), format_number(best)),
-        rating,
-    })
+    Some(Verdict { label: format!("{}/{}", format_number(value), format_number(best)), rating })
 }
 
 /// The verdict of a `reviewRating`: `alternateName` as the label (its rating, unless that is
@@ -534,9 +463,7 @@ fn verdict(r: &Map<String, Value>) -> Option<Verdict> {
 /// common English and native language names become their codes.
 fn language(v: &Value) -> Option<String> {
     let raw = match v {
-        Value::Object(o) => field(o, "alternateName")
-            .and_then(text)
-            .or_else(|| field(o, "name").and_then(text)),
+        Value::Object(o) => field(o, "alternateName").and_then(text).or_else(|| field(o, "name").and_then(text)),
         Value::Array(a) => a.iter().find_map(language),
         v => text(v),
     }?;
@@ -560,12 +487,7 @@ fn language(v: &Value) -> Option<String> {
         return None;
     }
     let lower = raw.to_lowercase();
-    Some(
-        NAMES
-            .iter()
-            .find(|(n, _)| *n == lower)
-            .map_or(raw, |(_, code)| code.to_string()),
-    )
+    Some(NAMES.iter().find(|(n, _)| *n == lower).map_or(raw, |(_, code)| code.to_string()))
 }
 
 /// A stable id for a review without `@id`: "cr-" and the FNV-1a hash of its URL and claim text.
@@ -578,9 +500,7 @@ fn derive_id(url: Option<&str>, text: &str) -> String {
 fn fnv1a64(bytes: &[u8]) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes
-        .iter()
-        .fold(OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+    bytes.iter().fold(OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -626,11 +546,7 @@ struct Scanner<'a> {
 
 impl<'a> Scanner<'a> {
     fn new(text: &'a str) -> Self {
-        Scanner {
-            text,
-            i: 0,
-            line: 1,
-        }
+        Scanner { text, i: 0, line: 1 }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -848,15 +764,8 @@ struct RatingOut<'a> {
 /// also get a 1-5 `ratingValue`, and when the label alone would not give the rating back,
 /// `name` carries the rating's own name.
 fn rating_out(v: &Verdict) -> RatingOut<'_> {
-    let value = NUMERIC_SCALE
-        .iter()
-        .position(|r| *r == v.rating)
-        .and_then(|i| u8::try_from(i + 1).ok());
-    let name = if Rating::from_label(&v.label) == v.rating {
-        v.label.as_str()
-    } else {
-        v.rating.as_str()
-    };
+    let value = NUMERIC_SCALE.iter().position(|r| *r == v.rating).and_then(|i| u8::try_from(i + 1).ok());
+    let name = if Rating::from_label(&v.label) == v.rating { v.label.as_str() } else { v.rating.as_str() };
     RatingOut {
         kind: "Rating",
         alternate_name: &v.label,
@@ -880,9 +789,7 @@ mod tests {
 
     /// Parses a fixture; every item must be a claim.
     fn claims(name: &str) -> crate::Result<Vec<Claim>> {
-        parse_document(&fixture(name)?, Path::new(name))
-            .into_iter()
-            .collect()
+        parse_document(&fixture(name)?, Path::new(name)).into_iter().collect()
     }
 
     fn parse(text: &str) -> Vec<Result<Claim>> {
@@ -899,10 +806,7 @@ mod tests {
     }
 
     fn site_of(c: &Claim) -> Option<&str> {
-        review_of(c)
-            .publisher
-            .as_ref()
-            .and_then(|p| p.site.as_deref())
+        review_of(c).publisher.as_ref().and_then(|p| p.site.as_deref())
     }
 
     fn d(s: &str) -> Option<PartialDate> {
@@ -911,12 +815,7 @@ mod tests {
 
     fn ingest_error(r: &Result<Claim>) -> (u64, &str, &str) {
         match r {
-            Err(Error::Ingest {
-                line,
-                field,
-                message,
-                ..
-            }) => (*line, field.as_str(), message.as_str()),
+            Err(Error::Ingest { line, field, message, .. }) => (*line, field.as_str(), message.as_str()),
             other => panic!("expected an ingest error, got {other:?}"),
         }
     }
@@ -926,10 +825,7 @@ mod tests {
         let cs = claims("single.json")?;
         assert_eq!(cs.len(), 1);
         let c = &cs[0];
-        assert_eq!(
-            c.text,
-            "Says the state \"cut school funding by 40 percent\" since 2015."
-        );
+        assert_eq!(c.text, "Says the state \"cut school funding by 40 percent\" since 2015.");
         assert_eq!(c.speaker.as_deref(), Some("Dana Whitfield"));
         assert_eq!(c.speaker_role.as_deref(), Some("Candidate for governor"));
         assert_eq!(c.date, d("2019-10-22"));
@@ -943,26 +839,11 @@ mod tests {
         );
         assert_eq!(verdict_of(c), ("Pants on Fire", Rating::False));
         let r = review_of(c);
-        assert_eq!(
-            r.publisher,
-            Some(Publisher {
-                name: "PolitiFact".into(),
-                site: Some("politifact.com".into())
-            })
-        );
-        assert!(r
-            .url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://www.politifact.com/factchecks/2019/oct/25/")));
-        assert_eq!(
-            r.title.as_deref(),
-            Some("No, the state did not cut school funding by 40 percent")
-        );
+        assert_eq!(r.publisher, Some(Publisher { name: "PolitiFact".into(), site: Some("politifact.com".into()) }));
+        assert!(r.url.as_deref().is_some_and(|u| u.starts_with("https://www.politifact.com/factchecks/2019/oct/25/")));
+        assert_eq!(r.title.as_deref(), Some("No, the state did not cut school funding by 40 percent"));
         assert_eq!(r.date, d("2019-10-25"));
-        assert!(r
-            .summary
-            .as_deref()
-            .is_some_and(|s| s.starts_with("State K-12")));
+        assert!(r.summary.as_deref().is_some_and(|s| s.starts_with("State K-12")));
         assert_eq!(c.tags, ["Education", "State Budget", "Facebook posts"]);
         assert!(c.id.starts_with("cr-") && c.id.len() == 19, "{}", c.id);
         Ok(())
@@ -972,20 +853,14 @@ mod tests {
     fn array_skips_other_types() -> crate::Result<()> {
         let cs = claims("array.json")?;
         assert_eq!(cs.len(), 2);
-        assert_eq!(
-            cs[0].text,
-            "Taking vitamin D cures the flu within 48 hours."
-        );
+        assert_eq!(cs[0].text, "Taking vitamin D cures the flu within 48 hours.");
         assert_eq!(cs[0].speaker.as_deref(), Some("Viral social media post"));
         assert_eq!(cs[0].appearances.len(), 2);
         assert_eq!(review_of(&cs[0]).date, d("2020-04-09"));
         assert_eq!(site_of(&cs[0]), Some("fullfact.org"));
         assert_eq!(verdict_of(&cs[0]).1, Rating::False);
         // A CreativeWork as itemReviewed, a single appearance object.
-        assert_eq!(
-            cs[1].appearances,
-            ["https://www.facebook.com/photo/?fbid=4471"]
-        );
+        assert_eq!(cs[1].appearances, ["https://www.facebook.com/photo/?fbid=4471"]);
         assert_eq!(cs[1].date, d("2021-07-17"));
         assert_eq!(site_of(&cs[1]), Some("factcheck.afp.com"));
         assert_eq!(verdict_of(&cs[1]), ("Missing context", Rating::Misleading));
@@ -997,18 +872,12 @@ mod tests {
         let cs = claims("graph.json")?;
         assert_eq!(cs.len(), 1);
         let c = &cs[0];
-        assert_eq!(
-            c.id,
-            "https://checkyourfact.example/2022/03/01/fact-check-wind-turbines-whales/#claimreview"
-        );
+        assert_eq!(c.id, "https://checkyourfact.example/2022/03/01/fact-check-wind-turbines-whales/#claimreview");
         assert_eq!(c.speaker.as_deref(), Some("Jordan Reyes"));
         assert_eq!(c.speaker_role.as_deref(), Some("State representative"));
         assert_eq!(c.date, d("2022-02-24"));
         assert_eq!(c.appearances.len(), 1);
-        assert_eq!(
-            review_of(c).title.as_deref(),
-            Some("FACT CHECK: Did Offshore Wind Turbines Kill 23 Whales?")
-        );
+        assert_eq!(review_of(c).title.as_deref(), Some("FACT CHECK: Did Offshore Wind Turbines Kill 23 Whales?"));
         assert_eq!(verdict_of(c), ("Unsupported", Rating::Unproven));
         assert_eq!(c.language, "en");
         assert_eq!(c.tags, ["energy", "wildlife"]);
@@ -1034,13 +903,7 @@ mod tests {
         assert_eq!(verdict_of(&cs[1]), ("Verdadero", Rating::True));
         assert_eq!(cs[1].speaker_role.as_deref(), Some("Ministro de Trabajo"));
         // A person as author: the publisher organisation is the fact-checker.
-        assert_eq!(
-            review_of(&cs[2])
-                .publisher
-                .as_ref()
-                .map(|p| p.name.as_str()),
-            Some("Verificado")
-        );
+        assert_eq!(review_of(&cs[2]).publisher.as_ref().map(|p| p.name.as_str()), Some("Verificado"));
         assert_eq!(site_of(&cs[2]), Some("verificado.example"));
         assert_eq!(cs[2].speaker.as_deref(), Some("Cadena de WhatsApp"));
         assert_eq!(verdict_of(&cs[3]).1, Rating::Misleading);
@@ -1055,35 +918,20 @@ mod tests {
         assert_eq!(c.id, "polygraph-balki-2021-12-05");
         assert!(c.text.starts_with("The Mojahedin are fully committed"));
         assert_eq!(c.speaker.as_deref(), Some("Abdul Qahar Balki"));
-        assert_eq!(
-            c.speaker_role.as_deref(),
-            Some("Spokesperson, Foreign Affairs Ministry, Afghan Taliban")
-        );
+        assert_eq!(c.speaker_role.as_deref(), Some("Spokesperson, Foreign Affairs Ministry, Afghan Taliban"));
         assert_eq!(c.date, d("2021-12-05"));
         assert_eq!(verdict_of(c), ("Misleading", Rating::Misleading));
         let r = review_of(c);
-        assert_eq!(
-            r.title.as_deref(),
-            Some("Taliban Did Not ‘Fully Commit’ to Amnesty for Afghan Security Officers")
-        );
-        assert_eq!(
-            r.url.as_deref(),
-            Some("https://www.polygraph.info/a/fact-check-taliban-amnesty/31600413.html")
-        );
+        assert_eq!(r.title.as_deref(), Some("Taliban Did Not ‘Fully Commit’ to Amnesty for Afghan Security Officers"));
+        assert_eq!(r.url.as_deref(), Some("https://www.polygraph.info/a/fact-check-taliban-amnesty/31600413.html"));
         assert_eq!(site_of(c), Some("polygraph.info"));
-        assert_eq!(
-            c.tags,
-            ["Afghanistan", "Taliban", "amnesty", "human rights"]
-        );
+        assert_eq!(c.tags, ["Afghanistan", "Taliban", "amnesty", "human rights"]);
         Ok(())
     }
 
     #[test]
     fn messy_markup() {
-        let items = parse_document(
-            &fixture("messy.json").expect("fixture"),
-            Path::new("messy.json"),
-        );
+        let items = parse_document(&fixture("messy.json").expect("fixture"), Path::new("messy.json"));
         assert_eq!(items.len(), 6, "the WebPage is skipped");
 
         // Author as a string, numeric rating as strings, unparseable dates, nulls.
@@ -1094,13 +942,7 @@ mod tests {
         assert!(c.appearances.is_empty());
         assert_eq!(verdict_of(c), ("2/5", Rating::MostlyFalse));
         let r = review_of(c);
-        assert_eq!(
-            r.publisher,
-            Some(Publisher {
-                name: "Snopes".into(),
-                site: None
-            })
-        );
+        assert_eq!(r.publisher, Some(Publisher { name: "Snopes".into(), site: None }));
         assert_eq!((r.date, r.title.as_deref()), (None, None));
 
         // Authors as arrays, impossible dates, mixed and repeated appearances, null rating.
@@ -1108,25 +950,13 @@ mod tests {
         assert_eq!(c.speaker.as_deref(), Some("Sam Ortiz"));
         assert_eq!(c.speaker_role.as_deref(), Some("Mayor"));
         assert_eq!(c.date, None);
-        assert_eq!(
-            c.appearances,
-            [
-                "https://example.net/news/bridge",
-                "https://video.example.net/watch?v=abc"
-            ]
-        );
+        assert_eq!(c.appearances, ["https://example.net/news/bridge", "https://video.example.net/watch?v=abc"]);
         assert_eq!(c.verdict, None);
         let r = review_of(c);
-        assert_eq!(
-            r.publisher.as_ref().map(|p| p.name.as_str()),
-            Some("Lead Stories")
-        );
+        assert_eq!(r.publisher.as_ref().map(|p| p.name.as_str()), Some("Lead Stories"));
         assert_eq!(site_of(c), Some("leadstories.com"));
         assert_eq!(r.url, None);
-        assert_eq!(
-            r.title.as_deref(),
-            Some("Fact Check: Bridge Did NOT Cost $2 Billion")
-        );
+        assert_eq!(r.title.as_deref(), Some("Fact Check: Bridge Did NOT Cost $2 Billion"));
         assert_eq!(r.date, None);
         assert_eq!(c.language, "es");
         assert_eq!(c.tags, ["bridges", "budget", "infrastructure"]);
@@ -1143,10 +973,7 @@ mod tests {
         assert!(c.id.starts_with("cr-"), "a blank-node @id is not an id");
         assert_eq!(
             review_of(c).publisher,
-            Some(Publisher {
-                name: "Fact Crescendo".into(),
-                site: Some("factcrescendo.com".into())
-            })
+            Some(Publisher { name: "Fact Crescendo".into(), site: Some("factcrescendo.com".into()) })
         );
         assert_eq!(review_of(c).title.as_deref(), Some("2020"));
         assert_eq!(c.speaker.as_deref(), Some("Ravi Kumar"));
@@ -1163,15 +990,9 @@ mod tests {
 
         // Wrong types everywhere: still a claim, with what could be salvaged.
         let c = items[5].as_ref().expect("claim 5");
-        assert_eq!(
-            review_of(c).url.as_deref(),
-            Some("https://factcheck.example/wrong-types")
-        );
+        assert_eq!(review_of(c).url.as_deref(), Some("https://factcheck.example/wrong-types"));
         assert_eq!(review_of(c).date, d("2024-01-15"));
-        assert_eq!(
-            review_of(c).publisher.as_ref().map(|p| p.name.as_str()),
-            Some("7")
-        );
+        assert_eq!(review_of(c).publisher.as_ref().map(|p| p.name.as_str()), Some("7"));
         assert_eq!(c.verdict, None);
         assert_eq!(c.tags, ["3"]);
         assert_eq!(c.language, "en");
@@ -1185,10 +1006,7 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert!(items[0].is_ok());
         let (line, field, _) = ingest_error(&items[1]);
-        assert_eq!(
-            (line, field),
-            (4, "dataFeedElement[1].item[0].claimReviewed")
-        );
+        assert_eq!((line, field), (4, "dataFeedElement[1].item[0].claimReviewed"));
         let single = parse("\n\n{\"@type\": \"ClaimReview\"}");
         assert_eq!(ingest_error(&single[0]).0, 3);
         assert_eq!(ingest_error(&single[0]).1, "claimReviewed");
@@ -1203,10 +1021,7 @@ mod tests {
         let a = claims("single.json")?;
         let b = claims("single.json")?;
         assert_eq!(a[0].id, b[0].id);
-        assert_eq!(
-            a[0].id,
-            derive_id(review_of(&a[0]).url.as_deref(), &a[0].text)
-        );
+        assert_eq!(a[0].id, derive_id(review_of(&a[0]).url.as_deref(), &a[0].text));
         let other = parse(r#"{"@type": "ClaimReview", "claimReviewed": "Another claim."}"#);
         assert_ne!(other[0].as_ref().map(|c| &c.id).ok(), Some(&a[0].id));
         Ok(())
@@ -1215,9 +1030,7 @@ mod tests {
     #[test]
     fn ratings_from_numbers() {
         let rate = |json: &str| -> Option<(String, Rating)> {
-            let doc = format!(
-                r#"{{"@type": "ClaimReview", "claimReviewed": "x", "reviewRating": {json}}}"#
-            );
+            let doc = format!(r#"{{"@type": "ClaimReview", "claimReviewed": "x", "reviewRating": {json}}}"#);
             let claim = parse(&doc).pop()?.ok()?;
             claim.verdict.map(|v| (v.label, v.rating))
         };
@@ -1233,59 +1046,32 @@ mod tests {
             assert_eq!(rate(&json), r(&format!("{value}/5"), rating));
         }
         // Defaults: best 5, worst 1.
-        assert_eq!(
-            rate(r#"{"ratingValue": "4"}"#),
-            r("4/5", Rating::MostlyTrue)
-        );
+        assert_eq!(rate(r#"{"ratingValue": "4"}"#), r("4/5", Rating::MostlyTrue));
         // PolitiFact-style 0-6 scale, numeric strings.
-        assert_eq!(
-            rate(r#"{"ratingValue": "0", "bestRating": "6", "worstRating": "0"}"#),
-            r("0/6", Rating::False)
-        );
-        assert_eq!(
-            rate(r#"{"ratingValue": " 3 ", "bestRating": "6", "worstRating": "0"}"#),
-            r("3/6", Rating::Mixed)
-        );
+        assert_eq!(rate(r#"{"ratingValue": "0", "bestRating": "6", "worstRating": "0"}"#), r("0/6", Rating::False));
+        assert_eq!(rate(r#"{"ratingValue": " 3 ", "bestRating": "6", "worstRating": "0"}"#), r("3/6", Rating::Mixed));
         assert_eq!(
             rate(r#"{"ratingValue": 7.5, "bestRating": 10, "worstRating": 0}"#),
             r("7.5/10", Rating::MostlyTrue)
         );
         // An inverted scale (1 = true).
-        assert_eq!(
-            rate(r#"{"ratingValue": 1, "bestRating": 1, "worstRating": 5}"#),
-            r("1/1", Rating::True)
-        );
+        assert_eq!(rate(r#"{"ratingValue": 1, "bestRating": 1, "worstRating": 5}"#), r("1/1", Rating::True));
         // alternateName wins; name is the fallback label.
         assert_eq!(
             rate(r#"{"ratingValue": 5, "alternateName": "Four Pinocchios"}"#),
             r("Four Pinocchios", Rating::False)
         );
-        assert_eq!(
-            rate(r#"{"name": "Half True"}"#),
-            r("Half True", Rating::Mixed)
-        );
-        assert_eq!(
-            rate(r#"{"ratingValue": "Mostly False"}"#),
-            r("Mostly False", Rating::MostlyFalse)
-        );
+        assert_eq!(rate(r#"{"name": "Half True"}"#), r("Half True", Rating::Mixed));
+        assert_eq!(rate(r#"{"ratingValue": "Mostly False"}"#), r("Mostly False", Rating::MostlyFalse));
         // Unusable numbers: off the scale, a zero-width scale, NaN, infinities.
-        assert_eq!(
-            rate(r#"{"ratingValue": -1, "bestRating": 5, "worstRating": 1}"#),
-            None
-        );
+        assert_eq!(rate(r#"{"ratingValue": -1, "bestRating": 5, "worstRating": 1}"#), None);
         assert_eq!(
             rate(r#"{"ratingValue": -1, "bestRating": 5, "worstRating": 1, "name": "Satire"}"#),
             r("Satire", Rating::Other)
         );
-        assert_eq!(
-            rate(r#"{"ratingValue": 3, "bestRating": 3, "worstRating": 3}"#),
-            None
-        );
+        assert_eq!(rate(r#"{"ratingValue": 3, "bestRating": 3, "worstRating": 3}"#), None);
         assert_eq!(rate(r#"{"ratingValue": "NaN"}"#), None);
-        assert_eq!(
-            rate(r#"{"ratingValue": "1e999", "bestRating": "inf"}"#),
-            None
-        );
+        assert_eq!(rate(r#"{"ratingValue": "1e999", "bestRating": "inf"}"#), None);
         assert_eq!(rate("null"), None);
         assert_eq!(rate("[]"), None);
     }
@@ -1293,20 +1079,10 @@ mod tests {
     #[test]
     fn round_trip() -> crate::Result<()> {
         let mut all = Vec::new();
-        for name in [
-            "single.json",
-            "array.json",
-            "graph.json",
-            "datafeed.json",
-            "polygraph-taliban-amnesty.json",
-        ] {
+        for name in ["single.json", "array.json", "graph.json", "datafeed.json", "polygraph-taliban-amnesty.json"] {
             all.extend(claims(name)?);
         }
-        all.extend(
-            parse_document(&fixture("messy.json")?, Path::new("messy.json"))
-                .into_iter()
-                .filter_map(|r| r.ok()),
-        );
+        all.extend(parse_document(&fixture("messy.json")?, Path::new("messy.json")).into_iter().filter_map(|r| r.ok()));
         // Fields that only the exporter's extra hints can carry back.
         all.push(Claim {
             id: "hand-made".into(),
@@ -1316,15 +1092,9 @@ mod tests {
             date: d("2020-07"),
             language: "fr".into(),
             appearances: vec!["https://a.example/1".into(), "https://b.example/2".into()],
-            verdict: Some(Verdict {
-                label: "Fake news alert".into(),
-                rating: Rating::Misleading,
-            }),
+            verdict: Some(Verdict { label: "Fake news alert".into(), rating: Rating::Misleading }),
             review: Some(Review {
-                publisher: Some(Publisher {
-                    name: "Désintox".into(),
-                    site: Some("liberation.fr".into()),
-                }),
+                publisher: Some(Publisher { name: "Désintox".into(), site: Some("liberation.fr".into()) }),
                 url: None,
                 title: None,
                 date: d("2020"),
@@ -1349,8 +1119,8 @@ mod tests {
             let value = to_claimreview(claim);
             assert_eq!(value["@context"], "https://schema.org");
             assert_eq!(value["@type"], "ClaimReview");
-            let text = serde_json::to_string_pretty(&value)
-                .map_err(|e| Error::ingest("round trip", 1, "-", e.to_string()))?;
+            let text =
+                serde_json::to_string_pretty(&value).map_err(|e| Error::ingest("round trip", 1, "-", e.to_string()))?;
             let back: Vec<Claim> = parse(&text).into_iter().collect::<crate::Result<_>>()?;
             assert_eq!(back, std::slice::from_ref(claim), "{text}");
         }
@@ -1373,25 +1143,14 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         // Not JSON: one whole-document error.
-        for text in [
-            "",
-            "   ",
-            "not json",
-            "{",
-            "[1,",
-            "<html><body>hi</body></html>",
-            "{\"a\": }",
-            "\u{feff}",
-        ] {
+        for text in ["", "   ", "not json", "{", "[1,", "<html><body>hi</body></html>", "{\"a\": }", "\u{feff}"] {
             let items = parse(text);
             assert_eq!(items.len(), 1, "{text:?}");
             let (line, field, _) = ingest_error(&items[0]);
             assert!(line >= 1);
             assert_eq!(field, "-");
         }
-        assert!(ingest_error(&parse("<!doctype html>")[0])
-            .2
-            .contains("HTML"));
+        assert!(ingest_error(&parse("<!doctype html>")[0]).2.contains("HTML"));
         // JSON without reviews: nothing.
         for text in [
             "null",
@@ -1413,11 +1172,8 @@ mod tests {
             assert!(items.len() <= 1);
             let open = "[".repeat(depth);
             assert_eq!(parse(&open).len(), 1);
-            let objects = format!(
-                "{}{{\"@type\": \"ClaimReview\"}}{}",
-                "{\"@graph\": ".repeat(depth),
-                "}".repeat(depth)
-            );
+            let objects =
+                format!("{}{{\"@type\": \"ClaimReview\"}}{}", "{\"@graph\": ".repeat(depth), "}".repeat(depth));
             assert!(parse(&objects).len() <= 1);
         }
         // Every prefix of a real document.
@@ -1436,9 +1192,7 @@ mod tests {
                 {"name": {"@value": ["deep"]}, "url": 9}, "99999-99-99", "1e999", "NaN"]"#,
         )
         .map_err(|e| Error::ingest("junk", 1, "-", e.to_string()))?;
-        let Value::Object(obj) = &base else {
-            panic!("single.json is an object")
-        };
+        let Value::Object(obj) = &base else { panic!("single.json is an object") };
         let mut paths: Vec<Vec<String>> = Vec::new();
         for (k, v) in obj {
             paths.push(vec![k.clone()]);
@@ -1468,24 +1222,12 @@ mod tests {
 
     #[test]
     fn hosts() {
-        assert_eq!(
-            host("https://www.PolitiFact.com/x?y#z").as_deref(),
-            Some("politifact.com")
-        );
-        assert_eq!(
-            host("http://user@fullfact.org:8080/a").as_deref(),
-            Some("fullfact.org")
-        );
-        assert_eq!(
-            host("//factcheck.afp.com").as_deref(),
-            Some("factcheck.afp.com")
-        );
+        assert_eq!(host("https://www.PolitiFact.com/x?y#z").as_deref(), Some("politifact.com"));
+        assert_eq!(host("http://user@fullfact.org:8080/a").as_deref(), Some("fullfact.org"));
+        assert_eq!(host("//factcheck.afp.com").as_deref(), Some("factcheck.afp.com"));
         assert_eq!(host("snopes.com/fact-check").as_deref(), Some("snopes.com"));
         assert_eq!(host("https://").as_deref(), None);
         assert_eq!(host("").as_deref(), None);
-        assert_eq!(
-            host("https://ünïcode.example/").as_deref(),
-            Some("ünïcode.example")
-        );
+        assert_eq!(host("https://ünïcode.example/").as_deref(), Some("ünïcode.example"));
     }
 }

@@ -25,12 +25,7 @@ pub struct Lines<R> {
 impl<R: BufRead> Lines<R> {
     /// Lines of `reader`, which was opened from `path`.
     pub fn new(reader: R, path: &Path) -> Self {
-        Lines {
-            reader,
-            path: path.to_path_buf(),
-            line: 0,
-            done: false,
-        }
+        Lines { reader, path: path.to_path_buf(), line: 0, done: false }
     }
 }
 
@@ -44,17 +39,11 @@ impl<R: BufRead> Iterator for Lines<R> {
         }
         let mut buf = Vec::new();
         self.line += 1;
-        let read = std::io::Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1)
-            .read_until(b'\n', &mut buf);
+        let read = std::io::Read::take(&mut self.reader, MAX_LINE_BYTES as u64 + 1).read_until(b'\n', &mut buf);
         match read {
             Err(e) => {
                 self.done = true;
-                Some(Err(Error::ingest(
-                    &self.path,
-                    self.line,
-                    "-",
-                    format!("cannot read: {e}"),
-                )))
+                Some(Err(Error::ingest(&self.path, self.line, "-", format!("cannot read: {e}"))))
             }
             Ok(0) => {
                 self.done = true;
@@ -66,9 +55,7 @@ impl<R: BufRead> Iterator for Lines<R> {
                     let mut sink = Vec::new();
                     loop {
                         sink.clear();
-                        match std::io::Read::take(&mut self.reader, 1 << 20)
-                            .read_until(b'\n', &mut sink)
-                        {
+                        match std::io::Read::take(&mut self.reader, 1 << 20).read_until(b'\n', &mut sink) {
                             Ok(0) => break,
                             Ok(_) if sink.ends_with(b"\n") => break,
                             Ok(_) => continue,
@@ -102,8 +89,7 @@ impl<R: BufRead> Iterator for Lines<R> {
 /// Parses one native line into a record, naming the faulty field on error.
 pub fn parse_line(text: &str, path: &Path, line: u64) -> Result<Record> {
     let err = |field: &str, msg: String| Error::ingest(path, line, field, msg);
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| err("-", format!("not JSON: {e}")))?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| err("-", format!("not JSON: {e}")))?;
     let serde_json::Value::Object(mut map) = value else {
         return Err(err("-", "a record must be a JSON object".into()));
     };
@@ -118,15 +104,8 @@ pub fn parse_line(text: &str, path: &Path, line: u64) -> Result<Record> {
     .map_err(|e| {
         let msg = e.inner().to_string();
         let mut field = e.path().to_string();
-        if let Some(missing) = msg
-            .strip_prefix("missing field `")
-            .and_then(|r| r.split('`').next())
-        {
-            field = if field == "." {
-                missing.to_string()
-            } else {
-                format!("{field}.{missing}")
-            };
+        if let Some(missing) = msg.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
+            field = if field == "." { missing.to_string() } else { format!("{field}.{missing}") };
         }
         err(&field, msg)
     })?;
@@ -136,11 +115,7 @@ pub fn parse_line(text: &str, path: &Path, line: u64) -> Result<Record> {
 
 fn field_of(e: &Error) -> String {
     let s = e.to_string();
-    s.split("field `")
-        .nth(1)
-        .and_then(|r| r.split('`').next())
-        .unwrap_or("-")
-        .to_string()
+    s.split("field `").nth(1).and_then(|r| r.split('`').next()).unwrap_or("-").to_string()
 }
 
 /// Reads native records from a reader: blank lines are skipped.
@@ -158,10 +133,7 @@ mod tests {
     use super::*;
 
     fn errors(input: &[u8]) -> Vec<String> {
-        read(input, Path::new("x.jsonl"))
-            .filter_map(|r| r.err())
-            .map(|e| e.to_string())
-            .collect()
+        read(input, Path::new("x.jsonl")).filter_map(|r| r.err()).map(|e| e.to_string()).collect()
     }
 
     #[test]
@@ -170,9 +142,7 @@ mod tests {
 
 {"kind":"evidence","id":"e1","text":"It is blue.","claims":[{"claim_id":"c1","stance":"refutes"}]}
 "#;
-        let recs: Vec<Record> = read(&input[..], Path::new("x.jsonl"))
-            .collect::<Result<_>>()
-            .unwrap();
+        let recs: Vec<Record> = read(&input[..], Path::new("x.jsonl")).collect::<Result<_>>().unwrap();
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[0].id(), "c1");
         match &recs[0] {

@@ -34,21 +34,12 @@ pub enum Format {
 pub type Records = Box<dyn Iterator<Item = Result<Record>> + Send>;
 
 fn extension(path: &Path) -> (String, bool) {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_ascii_lowercase();
     let (name, gz) = match name.strip_suffix(".gz") {
         Some(n) => (n.to_string(), true),
         None => (name, false),
     };
-    (
-        name.rsplit_once('.')
-            .map(|(_, e)| e.to_string())
-            .unwrap_or_default(),
-        gz,
-    )
+    (name.rsplit_once('.').map(|(_, e)| e.to_string()).unwrap_or_default(), gz)
 }
 
 /// True for file names claimdex reads when walking a directory.
@@ -57,10 +48,7 @@ pub fn is_input(path: &Path) -> bool {
     if name.starts_with('.') || name.ends_with(".meta.json") {
         return false;
     }
-    matches!(
-        extension(path).0.as_str(),
-        "jsonl" | "ndjson" | "json" | "jsonld" | "tsv"
-    )
+    matches!(extension(path).0.as_str(), "jsonl" | "ndjson" | "json" | "jsonld" | "tsv")
 }
 
 /// The files to read for the given paths: files as given, directories walked for known extensions.
@@ -69,9 +57,7 @@ pub fn files_under(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| Error::io(p, e))?;
         if meta.is_dir() {
-            let walk = walkdir::WalkDir::new(p)
-                .follow_links(false)
-                .sort_by_file_name();
+            let walk = walkdir::WalkDir::new(p).follow_links(false).sort_by_file_name();
             for entry in walk {
                 let entry = entry.map_err(|e| {
                     let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| p.clone());
@@ -92,10 +78,7 @@ fn open(path: &Path, progress: &ProgressBar) -> Result<Box<dyn BufRead + Send>> 
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let counted = progress.wrap_read(file);
     if extension(path).1 {
-        Ok(Box::new(BufReader::with_capacity(
-            1 << 16,
-            MultiGzDecoder::new(counted),
-        )))
+        Ok(Box::new(BufReader::with_capacity(1 << 16, MultiGzDecoder::new(counted))))
     } else {
         Ok(Box::new(BufReader::with_capacity(1 << 16, counted)))
     }
@@ -145,12 +128,7 @@ pub fn read_file(path: &Path, progress: &ProgressBar) -> Result<Records> {
         Format::CheckThat2020 => Box::new(checkthat::read_2020(reader, path)),
         Format::CheckThat2021 => Box::new(checkthat::read_2021(reader, path)),
         Format::ClaimReview => {
-            return Err(Error::ingest(
-                path,
-                0,
-                "-",
-                "ClaimReview import is not available in this build",
-            ));
+            return Err(Error::ingest(path, 0, "-", "ClaimReview import is not available in this build"));
         }
     })
 }
@@ -159,11 +137,7 @@ pub fn read_file(path: &Path, progress: &ProgressBar) -> Result<Records> {
 /// stderr (when it is a terminal) if `progress` is set.
 pub fn read_paths(paths: &[PathBuf], progress: bool) -> Result<Records> {
     let files = files_under(paths)?;
-    let total: u64 = files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
     let bar = if progress && total > 1 << 20 {
         let bar = ProgressBar::new(total);
         bar.set_style(
@@ -178,11 +152,7 @@ pub fn read_paths(paths: &[PathBuf], progress: bool) -> Result<Records> {
     let iter = files
         .into_iter()
         .flat_map(move |f| -> Records {
-            bar.set_message(
-                f.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            );
+            bar.set_message(f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
             match read_file(&f, &bar) {
                 Ok(records) => records,
                 Err(e) => Box::new(std::iter::once(Err(e))),
