@@ -17,6 +17,7 @@ pub mod matcher;
 pub mod model;
 pub mod schema;
 pub mod search;
+pub mod server;
 
 pub use date::PartialDate;
 pub use error::{Error, Result};
