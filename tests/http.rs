@@ -909,13 +909,21 @@ impl Drop for Server {
     }
 }
 
-fn start_binary(index: &std::path::Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_claimdex"))
-        .args(["--index", index.to_str().unwrap(), "--corpus"])
+fn claimdex(index: &std::path::Path, token: Option<&str>) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_claimdex"));
+    cmd.env_remove("CLAIMDEX_TOKEN");
+    if let Some(t) = token {
+        cmd.env("CLAIMDEX_TOKEN", t);
+    }
+    cmd.args(["--index", index.to_str().unwrap(), "--corpus"])
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("corpus"))
         .args(["serve", "--addr", "127.0.0.1:0"])
-        .env_remove("CLAIMDEX_TOKEN")
-        .env("CLAIMDEX_LOG", "warn")
+        .env("CLAIMDEX_LOG", "warn");
+    cmd
+}
+
+fn start_binary(index: &std::path::Path, token: Option<&str>) -> Server {
+    let mut child = claimdex(index, token)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -979,7 +987,7 @@ fn dechunk(mut s: &str) -> String {
 fn the_binary_serves_over_http() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index");
-    let server = start_binary(&index);
+    let server = start_binary(&index, None);
     assert!(
         index.join("meta.json").is_file(),
         "the index is built from the corpus at start"
@@ -1015,4 +1023,26 @@ fn the_binary_serves_over_http() {
     assert_eq!(status, 403, "{body}");
     let (status, _) = http(&server.addr, "GET", "/no/such/route", None);
     assert_eq!(status, 404);
+}
+
+#[test]
+fn a_second_writing_server_fails_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let first = start_binary(&index, Some(TOKEN));
+    let (status, body) = http(&first.addr, "POST", "/api/claims", None);
+    assert_eq!(status, 401, "{body}");
+    let out = claimdex(&index, Some(TOKEN))
+        .output()
+        .expect("run a second server");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("another claimdex process is writing"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(TOKEN));
+    // A read-only server can run next to the writer.
+    let reader = start_binary(&index, None);
+    assert_eq!(http(&reader.addr, "GET", "/healthz", None).0, 200);
 }

@@ -293,11 +293,32 @@ async fn json_errors(res: Response) -> Response {
 pub async fn serve(listener: tokio::net::TcpListener, state: Arc<AppState>) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, writes = state.token.is_some(), "serving");
+    if state.token.is_none() {
+        // Read-only: another process (`claimdex index`) may write; pick up its commits.
+        tokio::spawn(reload_periodically(state.index.clone()));
+    }
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often a read-only server looks for commits made by other processes.
+pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
+
+async fn reload_periodically(index: Arc<ClaimIndex>) {
+    let mut tick = tokio::time::interval(RELOAD_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let idx = index.clone();
+        match tokio::task::spawn_blocking(move || idx.reload()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot reload the index"),
+            Err(e) => tracing::error!(error = %e, "index reload task failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {
@@ -326,4 +347,30 @@ async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn plain_error_responses_get_the_json_shape() {
+        let timeout = Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .body(Body::empty())
+            .unwrap();
+        let res = json_errors(timeout).await;
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/json");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "timeout");
+        let ok = Response::builder()
+            .status(StatusCode::OK)
+            .body(Body::from("hi"))
+            .unwrap();
+        assert_eq!(json_errors(ok).await.status(), StatusCode::OK);
+    }
 }
