@@ -296,7 +296,20 @@ async fn batch_screens_thousands_of_sentences() {
     let start = std::time::Instant::now();
     let a = post(&s, "/api/match/batch", json!({ "statements": statements })).await;
     assert_eq!(a.status, StatusCode::OK);
-    assert_eq!(a.json()["results"].as_array().unwrap().len(), 3000);
+    let v = a.json();
+    let results = v["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3000);
+    // Answered in order, even when the batch is split across threads.
+    for (i, r) in results.iter().enumerate() {
+        assert!(
+            r["text"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("sentence {i}:")),
+            "slot {i}: {r}"
+        );
+        assert_eq!(r["hits"][0]["claim"]["id"], BALKI, "slot {i}");
+    }
     assert!(
         start.elapsed() < Duration::from_secs(30),
         "{:?}",
