@@ -40,6 +40,8 @@ pub enum Command {
     TrainFlag(TrainFlagArgs),
     /// Screen a transcript (or stdin) and print the sentences that repeat checked claims.
     Flag(FlagArgs),
+    /// Serve the HTTP API and the search page.
+    Serve(ServeArgs),
 }
 
 /// `claimdex train-flag`.
@@ -237,6 +239,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => run_eval(&cli, a),
         Command::TrainFlag(a) => run_train_flag(&cli, a),
         Command::Flag(a) => run_flag(&cli, a),
+        Command::Serve(a) => run_serve(&cli, a),
     }
 }
 
@@ -797,4 +800,43 @@ pub fn print_match(out: &mut impl Write, res: &MatchResult, json: bool) -> anyho
         }
     }
     Ok(())
+}
+
+/// `claimdex serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free port. The first line on stdout is
+    /// "listening on http://ADDR".
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// File holding the bearer token of the write API (else the CLAIMDEX_TOKEN environment
+    /// variable; with neither, writes are disabled).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+}
+
+fn run_serve(cli: &Cli, a: &ServeArgs) -> anyhow::Result<()> {
+    let token = match &a.token_file {
+        Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("reading --token-file {}", p.display()))?),
+        None => std::env::var("CLAIMDEX_TOKEN").ok(),
+    };
+    let token = token.map(|t| t.trim().to_string());
+    if token.as_deref() == Some("") {
+        bail!("the write token is empty: set CLAIMDEX_TOKEN or --token-file to a non-empty secret, or unset it to disable writes");
+    }
+    let idx = open_or_build(&cli.index, &cli.corpus, true)?;
+    if token.is_some() {
+        idx.lock_for_writing().with_context(|| format!("taking the writer lock of {}", cli.index.display()))?;
+    }
+    let state = std::sync::Arc::new(crate::server::AppState::new(idx, token));
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(a.addr).await.with_context(|| format!("binding {}", a.addr))?;
+        let addr = listener.local_addr().context("reading the bound address")?;
+        let mut out = io::stdout().lock();
+        writeln!(out, "listening on http://{addr}")?;
+        out.flush()?;
+        drop(out);
+        crate::server::serve(listener, state).await.context("serving")
+    })
 }

@@ -21,6 +21,7 @@ pub mod matcher;
 pub mod model;
 pub mod schema;
 pub mod search;
+pub mod server;
 pub mod vectors;
 
 pub use date::PartialDate;

@@ -11,3 +11,6 @@ mod cli;
 
 // Fact-check articles: quotes, speakers, claims and evidence.
 mod articles;
+
+// The HTTP API through `oneshot`, and the real binary over loopback.
+mod http;
