@@ -8,10 +8,12 @@
 #![warn(missing_docs)]
 
 pub mod date;
+pub mod embed;
 pub mod error;
 pub mod ingest;
 pub mod model;
 
 pub use date::PartialDate;
+pub use embed::Embedder;
 pub use error::{Error, Result};
 pub use model::{Claim, ClaimLink, Evidence, Kind, Publisher, Rating, Record, Review, Stance, Verdict};
