@@ -44,3 +44,17 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The corpus in memory with the semantic model, or `None` (with a note) when the model is not
+/// fetched (`scripts/fetch-model.sh`; `.ci/run` fetches it).
+pub fn corpus_index_semantic() -> Option<ClaimIndex> {
+    let dir = root().join("models/all-MiniLM-L6-v2");
+    let Ok(embedder) = claimdex::Embedder::load(&dir) else {
+        eprintln!("skipped: no semantic model in {}", dir.display());
+        return None;
+    };
+    let idx = ClaimIndex::create_in_ram().expect("ram index").with_embedder(std::sync::Arc::new(embedder));
+    let records = ingest::read_paths(&[root().join("corpus")], false).expect("corpus readable");
+    idx.ingest(records, IngestOptions { strict: true }, &mut |e| panic!("corpus record rejected: {e}")).expect("ingest");
+    Some(idx)
+}
