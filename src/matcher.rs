@@ -144,9 +144,9 @@ impl Default for MatchConfig {
             speaker_weight: 1.0,
             evidence_weight: 1.0,
             evidence_candidates: 150,
-            semantic_weight: 1.0,
+            semantic_weight: 0.5,
             semantic_candidates: 100,
-            semantic_context: false,
+            semantic_context: true,
         }
     }
 }
