@@ -38,6 +38,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Train the repeat-flag model on debates with relevance judgements.
     TrainFlag(TrainFlagArgs),
+    /// Train the match-confidence model (each hit's score) on queries with relevance judgements.
+    TrainMatch(TrainMatchArgs),
     /// Screen a transcript (or stdin) and print the sentences that repeat checked claims.
     Flag(FlagArgs),
     /// Serve the HTTP API and the search page.
@@ -62,6 +64,17 @@ pub struct TrainFlagArgs {
     /// Drop these features (set to their mean), for ablations: comma-separated names.
     #[arg(long, value_delimiter = ',')]
     pub without: Vec<String>,
+}
+
+/// `claimdex train-match`.
+#[derive(Debug, Args)]
+pub struct TrainMatchArgs {
+    /// A training set as `INDEX,QUERIES,QRELS[,TRANSCRIPTS]`; repeat for several.
+    #[arg(long = "data", required = true, value_name = "INDEX,QUERIES,QRELS[,TRANSCRIPTS]")]
+    pub data: Vec<String>,
+    /// Where to write the model (JSON).
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `claimdex flag`.
@@ -238,6 +251,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Match(a) => run_match(&cli, a),
         Command::Eval(a) => run_eval(&cli, a),
         Command::TrainFlag(a) => run_train_flag(&cli, a),
+        Command::TrainMatch(a) => run_train_match(a),
         Command::Flag(a) => run_flag(&cli, a),
         Command::Serve(a) => run_serve(&cli, a),
     }
@@ -574,7 +588,8 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let report = eval::evaluate(&idx, &queries, &qrels, &transcripts, run_file.as_mut().map(|w| w as &mut dyn Write))?;
+    let (report, _) =
+        eval::evaluate(&idx, &queries, &qrels, &transcripts, run_file.as_mut().map(|w| w as &mut dyn Write))?;
     if let Some(mut w) = run_file {
         w.flush()?;
     }
@@ -651,6 +666,48 @@ fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+fn run_train_match(a: &TrainMatchArgs) -> anyhow::Result<()> {
+    let embedder = crate::embed::load_default();
+    let mut samples = Vec::new();
+    let mut what = Vec::new();
+    for spec in &a.data {
+        let parts: Vec<&str> = spec.split(',').collect();
+        let [index, queries, qrels, rest @ ..] = parts.as_slice() else {
+            bail!("--data {spec:?}: expected INDEX,QUERIES,QRELS[,TRANSCRIPTS]");
+        };
+        let mut idx = ClaimIndex::open_in_dir(Path::new(index)).with_context(|| format!("opening {index}"))?;
+        if let Some(e) = &embedder {
+            idx = idx.with_embedder(e.clone());
+        }
+        let transcripts = match rest.first() {
+            Some(t) => crate::eval::read_transcripts(Path::new(t))?,
+            None => Default::default(),
+        };
+        let queries = crate::eval::read_queries(Path::new(queries))?;
+        let qrels = crate::eval::read_qrels(Path::new(qrels))?;
+        let (report, s) = crate::eval::evaluate(&idx, &queries, &qrels, &transcripts, None)?;
+        what.push(format!("{} queries of {}", report.as_is.queries, Path::new(qrels_name(spec)).display()));
+        samples.extend(s);
+    }
+    let what = format!("top-5 hits of {}", what.join(" and "));
+    let model = crate::FlagModel::train(&samples, &what)?;
+    std::fs::write(&a.out, serde_json::to_string_pretty(&model)? + "\n")
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
+    println!(
+        "trained on {what} ({} hits, {} right): AP {:.3}; wrote {}",
+        scored.len(),
+        scored.iter().filter(|s| s.1).count(),
+        crate::flag::average_precision(&scored),
+        a.out.display()
+    );
+    Ok(())
+}
+
+fn qrels_name(spec: &str) -> &str {
+    spec.split(',').nth(2).unwrap_or(spec)
+}
+
 fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
     let (text, name) = if a.input == "-" {
         let mut s = String::new();
@@ -707,9 +764,9 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
         let who = if line.speaker.is_empty() { String::new() } else { format!("{}: ", line.speaker) };
         writeln!(out, "line {} {who}", line.number)?;
         print_match(&mut out, &res, false)?;
-        if let Some(h) = res.hits.first() {
+        if !res.reasons.is_empty() {
             let why: Vec<String> =
-                h.reasons.iter().map(|r| format!("{}={:.2} ({:+.2})", r.feature, r.value, r.weight)).collect();
+                res.reasons.iter().map(|r| format!("{}={:.2} ({:+.2})", r.feature, r.value, r.weight)).collect();
             writeln!(out, "       why: {}", why.join(", "))?;
         }
         writeln!(out)?;

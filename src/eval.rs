@@ -381,7 +381,7 @@ pub fn evaluate(
     qrels: &Qrels,
     transcripts: &BTreeMap<String, Transcript>,
     run: Option<&mut dyn Write>,
-) -> Result<EvalReport> {
+) -> Result<(EvalReport, Vec<(Vec<f32>, bool)>)> {
     let judged: Vec<&Query> = queries.iter().filter(|q| qrels.contains_key(&q.id)).collect();
     let found: HashSet<&str> = judged.iter().map(|q| q.id.as_str()).collect();
     let missing_queries = qrels.keys().filter(|k| !found.contains(k.as_str())).count();
@@ -392,9 +392,14 @@ pub fn evaluate(
     let mut as_is = Vec::new();
     let mut merged = Vec::new();
     let mut run = run;
+    let mut samples = Vec::new();
     for (q, res) in judged.iter().zip(results) {
         let res: MatchResult = res?;
         let gold = &qrels[&q.id];
+        for h in res.hits.iter().take(5) {
+            let right = gold.contains(&h.claim.id) || h.twins.iter().any(|t| gold.contains(t));
+            samples.push((h.features.clone(), right));
+        }
         as_is.push((res.hits.iter().map(|h| gold.contains(&h.claim.id)).collect(), gold.len()));
         merged.push((
             res.hits.iter().map(|h| gold.contains(&h.claim.id) || h.twins.iter().any(|t| gold.contains(t))).collect(),
@@ -407,7 +412,7 @@ pub fn evaluate(
             }
         }
     }
-    Ok(EvalReport { as_is: metrics(&as_is), twins_merged: metrics(&merged), missing_queries, seconds })
+    Ok((EvalReport { as_is: metrics(&as_is), twins_merged: metrics(&merged), missing_queries, seconds }, samples))
 }
 
 #[cfg(test)]

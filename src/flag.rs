@@ -137,13 +137,23 @@ pub struct FlagModel {
     pub suggested: f32,
 }
 
-/// The shipped model, trained by `claimdex train-flag` on the CheckThat! 2021-2B train debates.
+/// The shipped flag model, trained by `claimdex train-flag` on the CheckThat! 2021-2B train
+/// debates: the probability that a statement repeats a checked claim at all.
 pub const DEFAULT_MODEL_JSON: &str = include_str!("flag_model.json");
 
+/// The shipped match model, trained by `claimdex train-match` on the CheckThat! 2020 and
+/// 2021-2B train queries: the probability that a hit is the claim a (repeated) statement repeats.
+pub const MATCH_MODEL_JSON: &str = include_str!("match_model.json");
+
 impl FlagModel {
-    /// The shipped model.
+    /// The shipped flag model.
     pub fn shipped() -> FlagModel {
         FlagModel::from_json(DEFAULT_MODEL_JSON).expect("the shipped flag model is valid (tested)")
+    }
+
+    /// The shipped match-confidence model (same form; its thresholds are not used).
+    pub fn shipped_match() -> FlagModel {
+        FlagModel::from_json(MATCH_MODEL_JSON).expect("the shipped match model is valid (tested)")
     }
 
     /// Reads and checks a model.
@@ -333,7 +343,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_model_loads() {
+    fn the_shipped_models_load() {
+        FlagModel::shipped_match();
         let m = FlagModel::shipped();
         assert!(m.flagged >= m.suggested);
         assert_eq!(m.features.len(), FEATURES.len());

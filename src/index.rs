@@ -35,6 +35,7 @@ pub struct ClaimIndex {
     writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
     dir: Option<PathBuf>,
     flag_model: Mutex<std::sync::Arc<crate::flag::FlagModel>>,
+    match_model: Mutex<std::sync::Arc<crate::flag::FlagModel>>,
     match_config: Mutex<crate::matcher::MatchConfig>,
     embedder: Option<Arc<Embedder>>,
     vectors: VectorCache,
@@ -123,6 +124,7 @@ impl ClaimIndex {
             writer: Mutex::new(None),
             dir,
             flag_model: Mutex::new(std::sync::Arc::new(crate::flag::FlagModel::shipped())),
+            match_model: Mutex::new(std::sync::Arc::new(crate::flag::FlagModel::shipped_match())),
             match_config: Mutex::new(Default::default()),
             embedder: None,
             vectors: VectorCache::default(),
@@ -378,6 +380,21 @@ impl ClaimIndex {
             .lock()
             .map(|m| m.clone())
             .unwrap_or_else(|_| std::sync::Arc::new(crate::flag::FlagModel::shipped()))
+    }
+
+    /// The match-confidence model that scores each hit.
+    pub fn match_model(&self) -> std::sync::Arc<crate::flag::FlagModel> {
+        self.match_model
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_else(|_| std::sync::Arc::new(crate::flag::FlagModel::shipped_match()))
+    }
+
+    /// Replaces the match-confidence model.
+    pub fn set_match_model(&self, m: crate::flag::FlagModel) {
+        if let Ok(mut g) = self.match_model.lock() {
+            *g = std::sync::Arc::new(m);
+        }
     }
 
     /// Replaces the repeat-flag model (thresholds included).

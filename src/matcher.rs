@@ -72,7 +72,8 @@ pub struct EvidenceHit {
 /// A prior claim that the statement may repeat.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MatchHit {
-    /// Probability that the statement repeats this claim, from the flag model: in [0, 1] and comparable across statements.
+    /// Confidence that this is the claim the statement repeats (if it repeats one), from the
+    /// match model: in [0, 1] and comparable across statements.
     pub score: f32,
     /// The lexical score: BM25 divided by the most the statement's terms could score.
     pub lexical: f32,
@@ -90,6 +91,9 @@ pub struct MatchHit {
     /// The features that weighed most in `score`, strongest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
+    /// The hit's features (for training and analysis).
+    #[serde(skip)]
+    pub features: Vec<f32>,
 }
 
 /// The answer for one statement.
@@ -101,8 +105,12 @@ pub struct MatchResult {
     pub flagged: bool,
     /// Worth a person's look.
     pub suggested: bool,
-    /// The best hit's score (0 with no hits).
+    /// The flag model's probability that the statement repeats a checked claim (its best hit);
+    /// 0 with no hits. `flagged` and `suggested` are this score against the model's thresholds.
     pub score: f32,
+    /// The features that weighed most in the flag decision, strongest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<Reason>,
     /// The prior claims, best first.
     pub hits: Vec<MatchHit>,
     /// The flag features of the best hit (for training and analysis).
@@ -321,6 +329,7 @@ impl ClaimIndex {
                 twins: Vec::new(),
                 evidence: Vec::new(),
                 reasons: Vec::new(),
+                features: Vec::new(),
             });
         }
         let model = self.flag_model();
@@ -347,9 +356,11 @@ impl ClaimIndex {
         let stmt = Statement { text: &req.text, terms: &stmt_terms, speaker: req.speaker.as_deref(), date: req.date };
         let feats: Vec<Vec<f32>> = (0..signals.len()).map(|i| flag::features(&stmt, &signals, i)).collect();
         drop(signals);
+        let match_model = self.match_model();
         for (h, x) in hits.iter_mut().zip(&feats) {
-            h.score = model.probability(x);
-            h.reasons = model.reasons(x, 3);
+            h.score = match_model.probability(x);
+            h.reasons = match_model.reasons(x, 3);
+            h.features = x.clone();
         }
         hits.truncate(limit);
         if !req.no_evidence {
@@ -361,13 +372,15 @@ impl ClaimIndex {
                     .collect();
             }
         }
-        let score = hits.first().map(|h| h.score).unwrap_or(0.0);
+        let top = feats.into_iter().next().unwrap_or_else(|| vec![0.0; flag::FEATURES.len()]);
+        let score = if hits.is_empty() { 0.0 } else { model.probability(&top) };
         Ok(MatchResult {
             text: req.text.clone(),
             flagged: score >= model.flagged,
             suggested: score >= model.suggested,
             score,
-            features: feats.into_iter().next().unwrap_or_else(|| vec![0.0; flag::FEATURES.len()]),
+            reasons: if hits.is_empty() { Vec::new() } else { model.reasons(&top, 3) },
+            features: top,
             hits,
         })
     }
