@@ -256,16 +256,25 @@ fn semantic_matching_finds_paraphrases_that_share_no_words() {
     let Some(idx) = crate::util::corpus_index_semantic() else { return };
     // No content word in common with Shaheen's claim.
     let res = idx.match_claims(&MatchRequest::new("That footage of soldiers being shot is a fabrication")).unwrap();
-    assert_eq!(res.hits[0].claim.id, "polygraph-shaheen-2021-07-video-fake", "{:?}", res.hits.iter().map(|h| (&h.claim.id, h.semantic)).collect::<Vec<_>>());
+    assert_eq!(
+        res.hits[0].claim.id,
+        "polygraph-shaheen-2021-07-video-fake",
+        "{:?}",
+        res.hits.iter().map(|h| (&h.claim.id, h.semantic)).collect::<Vec<_>>()
+    );
     assert!(res.hits[0].semantic.unwrap() > 0.4);
-    let lexical = corpus_index().match_claims(&MatchRequest::new("That footage of soldiers being shot is a fabrication")).unwrap();
+    let lexical = corpus_index()
+        .match_claims(&MatchRequest::new("That footage of soldiers being shot is a fabrication"))
+        .unwrap();
     assert!(lexical.hits.is_empty() || lexical.hits[0].claim.id != "polygraph-shaheen-2021-07-video-fake");
     // Stored vectors survive a reopen from disk.
     let dir = tempfile::tempdir().unwrap();
     let disk = ClaimIndex::create_in_dir(dir.path()).unwrap().with_embedder(idx.embedder().unwrap().clone());
-    disk.ingest(ingest::read_paths(&[root().join("corpus")], false).unwrap(), IngestOptions::default(), &mut |_| {}).unwrap();
+    disk.ingest(ingest::read_paths(&[root().join("corpus")], false).unwrap(), IngestOptions::default(), &mut |_| {})
+        .unwrap();
     drop(disk);
     let reopened = ClaimIndex::open_in_dir(dir.path()).unwrap().with_embedder(idx.embedder().unwrap().clone());
-    let again = reopened.match_claims(&MatchRequest::new("That footage of soldiers being shot is a fabrication")).unwrap();
+    let again =
+        reopened.match_claims(&MatchRequest::new("That footage of soldiers being shot is a fabrication")).unwrap();
     assert_eq!(again.hits[0].claim.id, "polygraph-shaheen-2021-07-video-fake");
 }

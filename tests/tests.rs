@@ -14,3 +14,9 @@ mod articles;
 
 // The HTTP API through `oneshot`, and the real binary over loopback.
 mod http;
+
+// Crash safety: SIGKILL mid-ingest and right after acknowledged writes (Linux).
+mod crash;
+
+// Concurrency: writers and readers through the router at once; two writer processes.
+mod concurrency;

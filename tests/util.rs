@@ -55,6 +55,7 @@ pub fn corpus_index_semantic() -> Option<ClaimIndex> {
     };
     let idx = ClaimIndex::create_in_ram().expect("ram index").with_embedder(std::sync::Arc::new(embedder));
     let records = ingest::read_paths(&[root().join("corpus")], false).expect("corpus readable");
-    idx.ingest(records, IngestOptions { strict: true }, &mut |e| panic!("corpus record rejected: {e}")).expect("ingest");
+    idx.ingest(records, IngestOptions { strict: true }, &mut |e| panic!("corpus record rejected: {e}"))
+        .expect("ingest");
     Some(idx)
 }
