@@ -20,3 +20,6 @@ mod crash;
 
 // Concurrency: writers and readers through the router at once; two writer processes.
 mod concurrency;
+
+// Hostile input: malformed records, impossible dates, odd queries and parameters, huge bodies.
+mod hostile;
