@@ -23,3 +23,6 @@ mod concurrency;
 
 // Hostile input: malformed records, impossible dates, odd queries and parameters, huge bodies.
 mod hostile;
+
+// Fuzzing on stable Rust: the fuzz/ targets under a seeded mutator (smoke pass, saved regressions).
+mod fuzz;
