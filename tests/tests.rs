@@ -26,3 +26,6 @@ mod hostile;
 
 // Fuzzing on stable Rust: the fuzz/ targets under a seeded mutator (smoke pass, saved regressions).
 mod fuzz;
+
+// Security defaults: loopback bind, no CORS, the token never logged.
+mod security;
