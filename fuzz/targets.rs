@@ -51,12 +51,10 @@ pub fn jsonl(data: &[u8]) {
 /// as text the strict parser reads back to the same date.
 pub fn date(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    for parsed in [PartialDate::parse_text(&text), text.parse::<PartialDate>()] {
-        if let Ok(d) = parsed {
-            let printed = d.to_string();
-            assert_eq!(printed.parse::<PartialDate>().ok(), Some(d), "{text:?} -> {printed:?}");
-            assert!(d.first_day() <= d.last_day(), "{d}");
-        }
+    for d in [PartialDate::parse_text(&text), text.parse::<PartialDate>()].into_iter().flatten() {
+        let printed = d.to_string();
+        assert_eq!(printed.parse::<PartialDate>().ok(), Some(d), "{text:?} -> {printed:?}");
+        assert!(d.first_day() <= d.last_day(), "{d}");
     }
 }
 

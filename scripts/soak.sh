@@ -65,6 +65,8 @@ ADDR="$(sed -n 's|^listening on http://||p' "$WORK/serve.out" | head -1)"
 echo "soak: serving on $ADDR (pid $SERVER_PID); $(curl -s "http://$ADDR/api/stats" | head -c 200)" >&2
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0; }
+# Anonymous (heap) and file-backed (the mmapped index) parts of the RSS, in kB.
+rss_parts() { awk '/^RssAnon:/ {a=$2} /^RssFile:/ {f=$2} END {print "anon " a " file " f}' "/proc/$SERVER_PID/status" 2>/dev/null; }
 # RSS every 10 s: "<seconds> <kB>".
 ( t=0; while kill -0 "$SERVER_PID" 2>/dev/null; do echo "$t $(rss_kb)" >>"$WORK/rss.log"; sleep 10; t=$((t + 10)); done ) &
 SAMPLER_PID=$!
@@ -81,6 +83,7 @@ wait "$WRK1" "$WRK2" || true
 sleep 1
 kill "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
 END_KB="$(rss_kb)"
+END_PARTS="$(rss_parts)"
 ALIVE=yes; kill -0 "$SERVER_PID" 2>/dev/null || ALIVE=no
 HEALTH="$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR/healthz" || true)"
 
@@ -99,9 +102,10 @@ WARM_KB="$(awk -v w="$WARMUP" '$1 >= w {print $2; exit}' "$WORK/rss.log")"
 START_KB="$(head -1 "$WORK/rss.log" | awk '{print $2}')"
 echo "RSS: start ${START_KB} kB, warm-up (${WARMUP} s) ${WARM_KB:-?} kB, end ${END_KB} kB, growth $(awk -v a="${WARM_KB:-0}" -v b="$END_KB" 'BEGIN { if (a > 0) printf "%.1f%%", (b - a) * 100 / a; else print "?" }')"
 echo "RSS samples (s kB): $(tr '\n' ' ' <"$WORK/rss.log")"
+echo "RSS at the end: $END_PARTS"
 echo "server alive: $ALIVE, /healthz: $HEALTH, errors logged: $(grep -c -i 'error' "$WORK/serve.err" || true)"
 
 TOTAL_BAD=$(( $(awk -F': ' '/Non-2xx/ {s+=$2} END {print s+0}' "$WORK/wrk-match.txt" "$WORK/wrk-search.txt") ))
-SOCK=$(grep -h "Socket errors" "$WORK/wrk-match.txt" "$WORK/wrk-search.txt" | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+SOCK=$(awk '/Socket errors/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i } END { print s + 0 }' "$WORK/wrk-match.txt" "$WORK/wrk-search.txt")
 [ "$ALIVE" = yes ] && [ "$HEALTH" = 200 ] && [ "$TOTAL_BAD" -eq 0 ] && [ "$SOCK" -eq 0 ] || fail "see above"
 echo "soak: OK"
