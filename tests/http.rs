@@ -19,39 +19,39 @@ use tower::ServiceExt;
 
 const CORPUS: &str = "corpus/polygraph-taliban-amnesty.jsonl";
 const BALKI: &str = "polygraph-balki-2021-12-05";
-const TOKEN: &str = "s3cret-token";
+pub(crate) const TOKEN: &str = "s3cret-token";
 
 fn corpus_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(CORPUS)
 }
 
-fn state(token: Option<&str>) -> Arc<AppState> {
+pub(crate) fn state(token: Option<&str>) -> Arc<AppState> {
     let idx = ClaimIndex::create_in_ram().expect("in-RAM index");
     let records = claimdex::ingest::read_paths(&[corpus_path()], false).expect("corpus");
     idx.ingest(records, IngestOptions { strict: true }, &mut |_| {}).expect("ingest");
     Arc::new(AppState::new(idx, token.map(str::to_string)))
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Answer {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-    fn error_code(&self) -> String {
+    pub(crate) fn error_code(&self) -> String {
         self.json()["error"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.text())).to_string()
     }
 }
 
-async fn send(state: &Arc<AppState>, req: Request<Body>) -> Answer {
+pub(crate) async fn send(state: &Arc<AppState>, req: Request<Body>) -> Answer {
     let res = server::router(state.clone()).oneshot(req).await.expect("infallible");
     let status = res.status();
     let headers = res.headers().clone();
@@ -59,11 +59,11 @@ async fn send(state: &Arc<AppState>, req: Request<Body>) -> Answer {
     Answer { status, headers, body }
 }
 
-async fn get(state: &Arc<AppState>, uri: &str) -> Answer {
+pub(crate) async fn get(state: &Arc<AppState>, uri: &str) -> Answer {
     send(state, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
-fn json_req(method: Method, uri: &str, body: &Value, token: Option<&str>) -> Request<Body> {
+pub(crate) fn json_req(method: Method, uri: &str, body: &Value, token: Option<&str>) -> Request<Body> {
     let mut b = Request::builder().method(method).uri(uri).header(header::CONTENT_TYPE, "application/json");
     if let Some(t) = token {
         b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -71,7 +71,7 @@ fn json_req(method: Method, uri: &str, body: &Value, token: Option<&str>) -> Req
     b.body(Body::from(body.to_string())).unwrap()
 }
 
-async fn post(state: &Arc<AppState>, uri: &str, body: Value) -> Answer {
+pub(crate) async fn post(state: &Arc<AppState>, uri: &str, body: Value) -> Answer {
     send(state, json_req(Method::POST, uri, &body, None)).await
 }
 
@@ -522,9 +522,10 @@ async fn error_statuses_have_one_json_shape() {
 
 // --- the real binary over TCP -------------------------------------------------------------
 
-struct Server {
-    child: Child,
-    addr: String,
+/// A `claimdex serve` child process, killed when dropped.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) addr: String,
 }
 
 impl Drop for Server {
@@ -534,7 +535,7 @@ impl Drop for Server {
     }
 }
 
-fn claimdex(index: &std::path::Path, token: Option<&str>) -> Command {
+pub(crate) fn claimdex(index: &std::path::Path, token: Option<&str>) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_claimdex"));
     cmd.env_remove("CLAIMDEX_TOKEN");
     if let Some(t) = token {
@@ -547,7 +548,7 @@ fn claimdex(index: &std::path::Path, token: Option<&str>) -> Command {
     cmd
 }
 
-fn start_binary(index: &std::path::Path, token: Option<&str>) -> Server {
+pub(crate) fn start_binary(index: &std::path::Path, token: Option<&str>) -> Server {
     let mut child =
         claimdex(index, token).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("start claimdex serve");
     let mut line = String::new();
@@ -561,10 +562,24 @@ fn start_binary(index: &std::path::Path, token: Option<&str>) -> Server {
 }
 
 /// A minimal HTTP/1.1 client: one request per connection.
-fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+pub(crate) fn http(addr: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    http_with_token(addr, method, path, body, None)
+}
+
+/// [`http`] with an `Authorization: Bearer` header.
+pub(crate) fn http_with_token(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
     if let Some(b) = body {
         req.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n", b.len()));
     }

@@ -14,3 +14,18 @@ mod articles;
 
 // The HTTP API through `oneshot`, and the real binary over loopback.
 mod http;
+
+// Crash safety: SIGKILL mid-ingest and right after acknowledged writes (Linux).
+mod crash;
+
+// Concurrency: writers and readers through the router at once; two writer processes.
+mod concurrency;
+
+// Hostile input: malformed records, impossible dates, odd queries and parameters, huge bodies.
+mod hostile;
+
+// Fuzzing on stable Rust: the fuzz/ targets under a seeded mutator (smoke pass, saved regressions).
+mod fuzz;
+
+// Security defaults: loopback bind, no CORS, the token never logged.
+mod security;
