@@ -10,8 +10,10 @@ use claimdex::ingest::{claimreview, jsonl};
 use claimdex::{ClaimIndex, Error, IngestOptions, MatchRequest, PartialDate, SearchRequest};
 
 /// The targets by name, for drivers.
-pub const TARGETS: &[(&str, fn(&[u8]))] =
-    &[("claimreview", claimreview), ("jsonl", jsonl), ("date", date), ("query", query)];
+/// A fuzz target: its name and the function that takes one input.
+pub type Target = (&'static str, fn(&[u8]));
+
+pub const TARGETS: &[Target] = &[("claimreview", claimreview), ("jsonl", jsonl), ("date", date), ("query", query)];
 
 /// `ingest::claimreview::parse_document`: any text; a claim it reads must read back the same
 /// from its own ClaimReview export.

@@ -193,6 +193,26 @@ fn model_error(path: &Path, err: impl std::fmt::Display) -> Error {
     Error::Model(format!("{}: {err}", path.display()))
 }
 
+/// Loads the model from [`Embedder::default_dir`] if it is there; otherwise logs once that
+/// matching is lexical only, and returns `None`.
+pub fn load_default() -> Option<std::sync::Arc<Embedder>> {
+    let dir = Embedder::default_dir();
+    if !dir.join(WEIGHTS_FILE).is_file() {
+        tracing::warn!("no semantic model in {}: matching is lexical only (run scripts/fetch-model.sh)", dir.display());
+        return None;
+    }
+    match Embedder::load(&dir) {
+        Ok(e) => {
+            tracing::info!("semantic model loaded from {}", dir.display());
+            Some(std::sync::Arc::new(e))
+        }
+        Err(e) => {
+            tracing::warn!("semantic model in {} not usable ({e}): matching is lexical only", dir.display());
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,25 +344,5 @@ mod tests {
         assert_eq!(vectors.len(), texts.len());
         eprintln!("embedded {} sentences in {secs:.2}s: {:.0} sentences/s", texts.len(), texts.len() as f64 / secs);
         Ok(())
-    }
-}
-
-/// Loads the model from [`Embedder::default_dir`] if it is there; otherwise logs once that
-/// matching is lexical only, and returns `None`.
-pub fn load_default() -> Option<std::sync::Arc<Embedder>> {
-    let dir = Embedder::default_dir();
-    if !dir.join(WEIGHTS_FILE).is_file() {
-        tracing::warn!("no semantic model in {}: matching is lexical only (run scripts/fetch-model.sh)", dir.display());
-        return None;
-    }
-    match Embedder::load(&dir) {
-        Ok(e) => {
-            tracing::info!("semantic model loaded from {}", dir.display());
-            Some(std::sync::Arc::new(e))
-        }
-        Err(e) => {
-            tracing::warn!("semantic model in {} not usable ({e}): matching is lexical only", dir.display());
-            None
-        }
     }
 }

@@ -244,7 +244,7 @@ pub fn replay_debates(
     index: &ClaimIndex,
     transcripts: &BTreeMap<String, Transcript>,
     qrels: &Qrels,
-) -> Result<(ReplayReport, Vec<(Vec<f32>, bool)>)> {
+) -> Result<(ReplayReport, Samples)> {
     let mut labels: HashMap<String, HashMap<String, &HashSet<String>>> = HashMap::new();
     for (qid, gold) in qrels {
         let Some((name, line)) = qid.rsplit_once('_') else {
@@ -303,6 +303,9 @@ pub fn replay_debates(
     };
     Ok((report, samples))
 }
+
+/// Training samples: a hit's (or statement's) flag features and whether it is right.
+pub type Samples = Vec<(Vec<f32>, bool)>;
 
 /// Ranking metrics over a set of queries.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -381,7 +384,7 @@ pub fn evaluate(
     qrels: &Qrels,
     transcripts: &BTreeMap<String, Transcript>,
     run: Option<&mut dyn Write>,
-) -> Result<(EvalReport, Vec<(Vec<f32>, bool)>)> {
+) -> Result<(EvalReport, Samples)> {
     let judged: Vec<&Query> = queries.iter().filter(|q| qrels.contains_key(&q.id)).collect();
     let found: HashSet<&str> = judged.iter().map(|q| q.id.as_str()).collect();
     let missing_queries = qrels.keys().filter(|k| !found.contains(k.as_str())).count();

@@ -86,7 +86,7 @@ fn bad_records_are_reported_with_line_and_skipped_or_fatal_with_strict() {
     let idx = ClaimIndex::create_in_ram().unwrap();
     let mut skipped = Vec::new();
     let report = idx
-        .ingest(ingest::read_paths(&[file.clone()], false).unwrap(), IngestOptions::default(), &mut |e| {
+        .ingest(ingest::read_paths(std::slice::from_ref(&file), false).unwrap(), IngestOptions::default(), &mut |e| {
             skipped.push(e.to_string())
         })
         .unwrap();
