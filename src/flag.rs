@@ -145,6 +145,12 @@ pub const DEFAULT_MODEL_JSON: &str = include_str!("flag_model.json");
 /// 2021-2B train queries: the probability that a hit is the claim a (repeated) statement repeats.
 pub const MATCH_MODEL_JSON: &str = include_str!("match_model.json");
 
+/// The flag model used when no semantic model is loaded (trained the same way, lexically).
+pub const LEXICAL_FLAG_MODEL_JSON: &str = include_str!("flag_model_lexical.json");
+
+/// The match model used when no semantic model is loaded (trained the same way, lexically).
+pub const LEXICAL_MATCH_MODEL_JSON: &str = include_str!("match_model_lexical.json");
+
 impl FlagModel {
     /// The shipped flag model.
     pub fn shipped() -> FlagModel {
@@ -154,6 +160,16 @@ impl FlagModel {
     /// The shipped match-confidence model (same form; its thresholds are not used).
     pub fn shipped_match() -> FlagModel {
         FlagModel::from_json(MATCH_MODEL_JSON).expect("the shipped match model is valid (tested)")
+    }
+
+    /// The shipped flag model for lexical-only matching (no semantic model loaded).
+    pub fn shipped_lexical() -> FlagModel {
+        FlagModel::from_json(LEXICAL_FLAG_MODEL_JSON).expect("the shipped lexical flag model is valid (tested)")
+    }
+
+    /// The shipped match model for lexical-only matching.
+    pub fn shipped_match_lexical() -> FlagModel {
+        FlagModel::from_json(LEXICAL_MATCH_MODEL_JSON).expect("the shipped lexical match model is valid (tested)")
     }
 
     /// Reads and checks a model.
@@ -345,6 +361,8 @@ mod tests {
     #[test]
     fn the_shipped_models_load() {
         FlagModel::shipped_match();
+        FlagModel::shipped_match_lexical();
+        assert!(FlagModel::shipped_lexical().flagged > 0.0);
         let m = FlagModel::shipped();
         assert!(m.flagged >= m.suggested);
         assert_eq!(m.features.len(), FEATURES.len());

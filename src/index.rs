@@ -13,6 +13,7 @@ use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDo
 
 use crate::analysis;
 use crate::embed::Embedder;
+use crate::flag::FlagModel;
 use crate::model::{Claim, Evidence, Kind, Rating, Record, Stance};
 use crate::schema::ClaimFields;
 use crate::vectors::VectorCache;
@@ -34,11 +35,35 @@ pub struct ClaimIndex {
     fields: ClaimFields,
     writer: Mutex<Option<IndexWriter<TantivyDocument>>>,
     dir: Option<PathBuf>,
-    flag_model: Mutex<std::sync::Arc<crate::flag::FlagModel>>,
-    match_model: Mutex<std::sync::Arc<crate::flag::FlagModel>>,
+    /// Flag and match models set by the caller; else the shipped ones for the matcher in use.
+    flag_model: Mutex<Option<Arc<FlagModel>>>,
+    match_model: Mutex<Option<Arc<FlagModel>>>,
+    shipped: Arc<ShippedModels>,
     match_config: Mutex<crate::matcher::MatchConfig>,
     embedder: Option<Arc<Embedder>>,
     vectors: VectorCache,
+}
+
+/// The models compiled into the binary, parsed once per process.
+struct ShippedModels {
+    flag: Arc<FlagModel>,
+    flag_lexical: Arc<FlagModel>,
+    matching: Arc<FlagModel>,
+    matching_lexical: Arc<FlagModel>,
+}
+
+fn shipped_models() -> Arc<ShippedModels> {
+    static MODELS: std::sync::OnceLock<Arc<ShippedModels>> = std::sync::OnceLock::new();
+    MODELS
+        .get_or_init(|| {
+            Arc::new(ShippedModels {
+                flag: Arc::new(FlagModel::shipped()),
+                flag_lexical: Arc::new(FlagModel::shipped_lexical()),
+                matching: Arc::new(FlagModel::shipped_match()),
+                matching_lexical: Arc::new(FlagModel::shipped_match_lexical()),
+            })
+        })
+        .clone()
 }
 
 /// How an ingest run treats bad records.
@@ -123,8 +148,9 @@ impl ClaimIndex {
             fields,
             writer: Mutex::new(None),
             dir,
-            flag_model: Mutex::new(std::sync::Arc::new(crate::flag::FlagModel::shipped())),
-            match_model: Mutex::new(std::sync::Arc::new(crate::flag::FlagModel::shipped_match())),
+            flag_model: Mutex::new(None),
+            match_model: Mutex::new(None),
+            shipped: shipped_models(),
             match_config: Mutex::new(Default::default()),
             embedder: None,
             vectors: VectorCache::default(),
@@ -374,33 +400,42 @@ impl ClaimIndex {
         self.searcher().num_docs()
     }
 
-    /// The repeat-flag model.
-    pub fn flag_model(&self) -> std::sync::Arc<crate::flag::FlagModel> {
-        self.flag_model
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_else(|_| std::sync::Arc::new(crate::flag::FlagModel::shipped()))
-    }
-
-    /// The match-confidence model that scores each hit.
-    pub fn match_model(&self) -> std::sync::Arc<crate::flag::FlagModel> {
-        self.match_model
-            .lock()
-            .map(|m| m.clone())
-            .unwrap_or_else(|_| std::sync::Arc::new(crate::flag::FlagModel::shipped_match()))
-    }
-
-    /// Replaces the match-confidence model.
-    pub fn set_match_model(&self, m: crate::flag::FlagModel) {
-        if let Ok(mut g) = self.match_model.lock() {
-            *g = std::sync::Arc::new(m);
-        }
+    /// The repeat-flag model: the one set with [`set_flag_model`](Self::set_flag_model), else
+    /// the shipped one for hybrid matching (semantic model loaded) or lexical matching.
+    pub fn flag_model(&self) -> Arc<FlagModel> {
+        let set = self.flag_model.lock().ok().and_then(|g| g.clone());
+        set.unwrap_or_else(|| {
+            if self.embedder.is_some() {
+                self.shipped.flag.clone()
+            } else {
+                self.shipped.flag_lexical.clone()
+            }
+        })
     }
 
     /// Replaces the repeat-flag model (thresholds included).
-    pub fn set_flag_model(&self, m: crate::flag::FlagModel) {
+    pub fn set_flag_model(&self, m: FlagModel) {
         if let Ok(mut g) = self.flag_model.lock() {
-            *g = std::sync::Arc::new(m);
+            *g = Some(Arc::new(m));
+        }
+    }
+
+    /// The match-confidence model that scores each hit (set, or shipped for the matcher in use).
+    pub fn match_model(&self) -> Arc<FlagModel> {
+        let set = self.match_model.lock().ok().and_then(|g| g.clone());
+        set.unwrap_or_else(|| {
+            if self.embedder.is_some() {
+                self.shipped.matching.clone()
+            } else {
+                self.shipped.matching_lexical.clone()
+            }
+        })
+    }
+
+    /// Replaces the match-confidence model.
+    pub fn set_match_model(&self, m: FlagModel) {
+        if let Ok(mut g) = self.match_model.lock() {
+            *g = Some(Arc::new(m));
         }
     }
 

@@ -73,13 +73,21 @@ fn search_with_filters_and_errors() {
 }
 
 #[test]
-fn flag_prints_only_flagged_sentences_with_reasons() {
+fn flag_prints_flagged_and_suggested_sentences_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index");
     let corpus = root().join("corpus");
     let debate = fixture("debate/20211210_kabul_panel.tsv");
     let out = claimdex(
-        &["--index", index.to_str().unwrap(), "--corpus", corpus.to_str().unwrap(), "flag", debate.to_str().unwrap()],
+        &[
+            "--index",
+            index.to_str().unwrap(),
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "flag",
+            "--suggested",
+            debate.to_str().unwrap(),
+        ],
         dir.path(),
     );
     assert!(out.status.success(), "{}", stderr(&out));

@@ -26,8 +26,7 @@ fn fully_committed_to_amnesty_finds_balki_with_refuting_evidence() {
     // Refuting evidence comes first.
     let first_other = top.evidence.iter().position(|e| e.stance != Stance::Refutes).unwrap_or(top.evidence.len());
     assert!(top.evidence[first_other..].iter().all(|e| e.stance != Stance::Refutes));
-    assert!(top.score > res.hits[1].score);
-    assert!(res.flagged);
+    assert!(top.score > 0.5 && top.score > res.hits[1].score, "{} vs {}", top.score, res.hits[1].score);
 }
 
 #[test]
@@ -235,20 +234,27 @@ fn upsert_and_delete() {
 #[test]
 fn replaying_a_hand_made_debate_ranks_the_repeats_first() {
     use claimdex::eval;
-    let idx = corpus_index();
     let transcripts = eval::read_transcripts(&fixture("debate")).unwrap();
     let qrels = eval::read_qrels(&fixture("debate/qrels.tsv")).unwrap();
-    let (report, samples) = eval::replay_debates(&idx, &transcripts, &qrels).unwrap();
-    assert_eq!((report.debates, report.sentences, report.repeats), (1, 24, 5));
-    assert_eq!(samples.len(), 24);
-    assert!(report.ap > 0.8, "{report:?}");
-    assert!(report.flagged.correct >= 3 && report.flagged.precision >= 0.75, "{report:?}");
-    assert!(report.flagged_with_right_claim >= 3, "{report:?}");
-    // Every flag carries the reasons that drove it.
+    // Lexical always; hybrid too when the semantic model is fetched.
+    let mut indexes = vec![corpus_index()];
+    indexes.extend(crate::util::corpus_index_semantic());
+    for idx in indexes {
+        let (report, samples) = eval::replay_debates(&idx, &transcripts, &qrels).unwrap();
+        assert_eq!((report.debates, report.sentences, report.repeats), (1, 24, 5));
+        assert_eq!(samples.len(), 24);
+        assert!(report.ap > 0.8, "{report:?}");
+        // The flag's second tier catches most repeats; nothing unrelated is flagged.
+        assert!(report.suggested.correct >= 3, "{report:?}");
+        assert_eq!(report.flagged.predicted, report.flagged.correct, "{report:?}");
+        assert_eq!(report.flagged_with_right_claim, report.flagged.correct, "{report:?}");
+    }
+    // Each result carries the reasons for its flag decision.
+    let idx = corpus_index();
     let res = idx
         .match_claims(&MatchRequest::new("The Mojahedin are fully committed to enforcing the amnesty decree."))
         .unwrap();
-    assert!(res.flagged && !res.hits[0].reasons.is_empty());
+    assert!(res.suggested && !res.reasons.is_empty(), "{res:?}");
 }
 
 #[test]

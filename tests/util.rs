@@ -31,6 +31,8 @@ pub fn claimdex(args: &[&str], cwd: &Path) -> Output {
         .current_dir(cwd)
         .env_remove("CLAIMDEX_INDEX")
         .env_remove("CLAIMDEX_CORPUS")
+        // The semantic model, when fetched, is found from any working directory.
+        .env("CLAIMDEX_MODEL_DIR", root().join("models/all-MiniLM-L6-v2"))
         .output()
         .expect("the binary runs")
 }
