@@ -38,7 +38,7 @@ impl XorShift {
 
     /// A number in `0..n` (`n > 0`).
     pub fn below(&mut self, n: usize) -> usize {
-        ((self.next_u64() >> 32) * n as u64 >> 32) as usize
+        (((self.next_u64() >> 32) * n as u64) >> 32) as usize
     }
 
     /// True with probability `p`.
@@ -230,7 +230,7 @@ impl<'a> Generator<'a> {
         let text = self.claim_text(target);
         let mut words: Vec<&str> = text.split_whitespace().collect();
         if words.len() > 4 {
-            words = words.into_iter().filter(|_| !rng.chance(0.15)).collect();
+            words.retain(|_| !rng.chance(0.15));
         }
         for _ in 0..1 + rng.below(2) {
             if words.len() > 2 {

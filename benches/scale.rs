@@ -486,7 +486,7 @@ fn dev2020() -> Res<Dev2020> {
 impl Dev2020 {
     fn docs(&self) -> Res<impl Iterator<Item = (String, String)>> {
         let records: Vec<Record> =
-            claimdex::ingest::read_paths(&[self.claims.clone()], false)?.collect::<Result<_, _>>()?;
+            claimdex::ingest::read_paths(std::slice::from_ref(&self.claims), false)?.collect::<Result<_, _>>()?;
         Ok(peer_docs(records.into_iter()))
     }
 
@@ -505,7 +505,11 @@ impl Dev2020 {
 fn child_quality() -> Res<Value> {
     let dev = dev2020()?;
     let idx = ClaimIndex::create_in_ram()?;
-    idx.ingest(claimdex::ingest::read_paths(&[dev.claims.clone()], false)?, IngestOptions::default(), &mut |_| {})?;
+    idx.ingest(
+        claimdex::ingest::read_paths(std::slice::from_ref(&dev.claims), false)?,
+        IngestOptions::default(),
+        &mut |_| {},
+    )?;
     let report = claimdex::eval::evaluate(&idx, &dev.queries, &dev.qrels, &Default::default(), None)?;
 
     let dir = tempfile::tempdir()?;
