@@ -1,0 +1,552 @@
+//! Scale benchmark: index build throughput and size, match latency and batch throughput, peak
+//! memory, and the same queries against SQLite FTS5 and Xapian, on generated corpora.
+//!
+//! ```text
+//! cargo bench --bench scale                  # 10k claims (5 evidence passages each)
+//! cargo bench --bench scale -- --full        # 10k and 100k
+//! cargo bench --bench scale -- --million     # 10k, 100k and 1M (long)
+//! cargo bench --bench scale -- --only 1000000 --no-peers   # one scale, claimdex lexical only
+//! cargo bench --bench scale -- --emit 10000 DIR            # DIR/corpus.jsonl + DIR/statements.txt (HTTP bench)
+//! ```
+//!
+//! Each measurement runs in a child process (the same binary with `--child`), so that the peak
+//! RSS it reports (VmHWM) is that run's alone. Hybrid (MiniLM) matching is measured at 10k only,
+//! when the model is in `$CLAIMDEX_MODEL_DIR` or `models/all-MiniLM-L6-v2`.
+
+mod gen;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use claimdex::{ClaimIndex, Embedder, IngestOptions, MatchRequest, Record};
+use gen::{GenQuery, Generator, Pools};
+use serde_json::{json, Value};
+
+/// Seed of every generated corpus and query set.
+const SEED: u64 = 20_240_601;
+/// Paraphrases and unrelated statements per scale (each), lexical and peers.
+const QUERIES_EACH: usize = 300;
+/// The same for hybrid matching (embedding a query costs a few ms).
+const HYBRID_QUERIES_EACH: usize = 100;
+/// Queries run before timing starts.
+const WARMUP: usize = 50;
+/// Hits per query, for every engine.
+const TOP: usize = 5;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("scale: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let has = |flag: &str| args.iter().any(|a| a == flag);
+    let value = |flag: &str, k: usize| args.iter().position(|a| a == flag).and_then(|i| args.get(i + k)).cloned();
+    if let Some(mode) = value("--child", 1) {
+        let arg = value("--child", 2).unwrap_or_default();
+        let out = match mode.as_str() {
+            "claimdex" => child_claimdex(arg.parse()?, false)?,
+            "hybrid" => child_claimdex(arg.parse()?, true)?,
+            "sqlite" => child_sqlite(arg.parse()?)?,
+            "quality" => child_quality()?,
+            other => return Err(format!("unknown child {other}").into()),
+        };
+        println!("{out}");
+        return Ok(());
+    }
+    if let Some(n) = value("--emit", 1) {
+        let dir = PathBuf::from(value("--emit", 2).ok_or("--emit N DIR")?);
+        return emit(n.parse()?, &dir);
+    }
+    let scales: Vec<usize> = if let Some(n) = value("--only", 1) {
+        vec![n.parse()?]
+    } else if has("--million") {
+        vec![10_000, 100_000, 1_000_000]
+    } else if has("--full") {
+        vec![10_000, 100_000]
+    } else {
+        vec![10_000]
+    };
+    suite(&scales, !has("--no-peers"), !has("--no-hybrid"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite (parent process)
+
+fn suite(scales: &[usize], peers: bool, hybrid: bool) -> Res<()> {
+    let started = Instant::now();
+    let work = tempfile::tempdir()?;
+    let mut claimdex_rows = Vec::new();
+    let mut peer_rows = Vec::new();
+    for &n in scales {
+        eprintln!("scale: claimdex lexical, {n} claims");
+        let c = child(&["claimdex", &n.to_string()])?;
+        if peers {
+            eprintln!("scale: sqlite fts5, {n} claims");
+            let s = child(&["sqlite", &n.to_string()])?;
+            eprintln!("scale: xapian, {n} claims");
+            let x = xapian_scale(n, work.path())?;
+            for (name, p) in [("SQLite FTS5", s), ("Xapian", x)] {
+                peer_rows.push((n, name, p, c["p50_ms"].as_f64().unwrap_or(0.0)));
+            }
+        }
+        claimdex_rows.push(("lexical", n, c));
+    }
+    if hybrid && scales.contains(&10_000) {
+        match model_dir() {
+            Some(dir) => {
+                eprintln!("scale: claimdex hybrid, 10000 claims (model {})", dir.display());
+                claimdex_rows.push(("hybrid", 10_000, child(&["hybrid", "10000"])?));
+            }
+            None => eprintln!("scale: no MiniLM model (set CLAIMDEX_MODEL_DIR): hybrid not measured"),
+        }
+    }
+    let quality = if peers {
+        eprintln!("scale: MAP@5 on CheckThat! 2020 dev");
+        let mut q = child(&["quality"])?;
+        let (map, x) = xapian_quality(work.path())?;
+        q["xapian_map5"] = json!(map);
+        q["xapian_version"] = x["version"].clone();
+        Some(q)
+    } else {
+        None
+    };
+    print_tables(&claimdex_rows, &peer_rows, quality.as_ref());
+    eprintln!("scale: done in {:.0}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Runs this binary with `--child ARGS` and parses the JSON line it prints last.
+fn child(args: &[&str]) -> Res<Value> {
+    let out = Command::new(std::env::current_exe()?).arg("--child").args(args).output()?;
+    std::io::stderr().write_all(&out.stderr)?;
+    if !out.status.success() {
+        return Err(format!("child {args:?} failed: {}", out.status).into());
+    }
+    let text = String::from_utf8(out.stdout)?;
+    Ok(serde_json::from_str(text.lines().last().ok_or("child printed nothing")?)?)
+}
+
+fn model_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os("CLAIMDEX_MODEL_DIR") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"),
+    };
+    dir.join("model.safetensors").is_file().then_some(dir)
+}
+
+fn f(v: &Value, k: &str) -> f64 {
+    v[k].as_f64().unwrap_or(f64::NAN)
+}
+
+fn print_tables(rows: &[(&str, usize, Value)], peers: &[(usize, &str, Value, f64)], quality: Option<&Value>) {
+    println!("### claimdex\n");
+    println!(
+        "| claims (+5 evidence each) | matcher | build s | claims/s | index MB | match p50 ms | match p99 ms \
+         | no-evidence p50 ms | match_batch stmt/s | paraphrase R@5 | peak RSS MB |"
+    );
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (matcher, n, v) in rows {
+        println!(
+            "| {n} | {matcher} | {:.1} | {:.0} | {:.1} | {:.2} | {:.2} | {:.2} | {:.0} | {:.3} | {:.0} |",
+            f(v, "build_s"),
+            *n as f64 / f(v, "build_s"),
+            f(v, "bytes") / 1e6,
+            f(v, "p50_ms"),
+            f(v, "p99_ms"),
+            f(v, "noev_p50_ms"),
+            f(v, "batch_per_s"),
+            f(v, "recall5"),
+            f(v, "peak_rss_mb"),
+        );
+    }
+    if !peers.is_empty() {
+        println!("\n### Peers (same claims and queries; claim + title as one field, stemmed, top {TOP})\n");
+        println!(
+            "| claims | engine | build s | index MB | p50 ms | p99 ms | p50 / claimdex lexical p50 | paraphrase R@5 \
+             | peak RSS MB |"
+        );
+        println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
+        for (n, name, v, base) in peers {
+            println!(
+                "| {n} | {name} | {:.1} | {:.1} | {:.3} | {:.3} | {:.2} | {:.3} | {:.0} |",
+                f(v, "build_s"),
+                f(v, "bytes") / 1e6,
+                f(v, "p50_ms"),
+                f(v, "p99_ms"),
+                f(v, "p50_ms") / base,
+                f(v, "recall5"),
+                f(v, "peak_rss_mb"),
+            );
+        }
+    }
+    if let Some(q) = quality {
+        println!("\n### MAP@5, CheckThat! 2020 dev ({} judged queries, as is)\n", q["queries"]);
+        println!("| engine | MAP@5 |\n|---|---:|");
+        println!("| claimdex lexical | {:.3} |", f(q, "claimdex_map5"));
+        println!(
+            "| SQLite FTS5 {} (porter) | {:.3} |",
+            q["sqlite_version"].as_str().unwrap_or("?"),
+            f(q, "sqlite_map5")
+        );
+        println!(
+            "| Xapian {} (english, STEM_SOME) | {:.3} |",
+            q["xapian_version"].as_str().unwrap_or("?"),
+            f(q, "xapian_map5")
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measurements
+
+struct Percentiles {
+    p50: f64,
+    p99: f64,
+}
+
+fn percentiles(mut d: Vec<Duration>) -> Percentiles {
+    d.sort();
+    let at =
+        |p: usize| d.get((d.len() * p / 100).min(d.len().saturating_sub(1))).map_or(0.0, |x| x.as_secs_f64() * 1e3);
+    Percentiles { p50: at(50), p99: at(99) }
+}
+
+/// Peak resident memory of this process so far (VmHWM), in MB.
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn dir_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok()?.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
+        .unwrap_or(0)
+}
+
+/// Share of paraphrases whose source claim is in the top `TOP`.
+fn recall(queries: &[GenQuery], ranked: &[Vec<String>]) -> f64 {
+    let (mut hit, mut total) = (0, 0);
+    for (q, ids) in queries.iter().zip(ranked) {
+        if let Some(t) = &q.target {
+            total += 1;
+            hit += ids.iter().take(TOP).any(|id| id == t) as usize;
+        }
+    }
+    hit as f64 / total.max(1) as f64
+}
+
+fn child_claimdex(n: usize, hybrid: bool) -> Res<Value> {
+    let pools = Pools::load(&gen::data_dir())?;
+    let g = Generator::new(&pools, SEED);
+    let t = Instant::now();
+    let generated: usize = g.corpus(n).map(|r| r.id().len()).sum();
+    let gen_s = t.elapsed().as_secs_f64();
+    assert!(generated > 0);
+
+    let dir = tempfile::tempdir()?;
+    let mut idx = ClaimIndex::create_in_dir(dir.path())?;
+    if hybrid {
+        let model = model_dir().ok_or("no model")?;
+        idx = idx.with_embedder(Arc::new(Embedder::load(&model)?));
+    }
+    let t = Instant::now();
+    let report = idx.ingest(g.corpus(n).map(Ok), IngestOptions { strict: true }, &mut |_| {})?;
+    let build_s = t.elapsed().as_secs_f64();
+    let bytes = dir_bytes(dir.path());
+
+    let queries = g.queries(n, if hybrid { HYBRID_QUERIES_EACH } else { QUERIES_EACH });
+    let reqs: Vec<MatchRequest> = queries.iter().map(|q| MatchRequest::new(q.text.clone())).collect();
+    for r in reqs.iter().take(WARMUP) {
+        idx.match_claims(r)?;
+    }
+    let mut lat = Vec::with_capacity(reqs.len());
+    let mut ranked = Vec::with_capacity(reqs.len());
+    for r in &reqs {
+        let t = Instant::now();
+        let res = idx.match_claims(r)?;
+        lat.push(t.elapsed());
+        ranked.push(res.hits.iter().map(|h| h.claim.id.clone()).collect::<Vec<_>>());
+    }
+    let mut noev = Vec::with_capacity(reqs.len());
+    for r in &reqs {
+        let r = MatchRequest { no_evidence: true, ..r.clone() };
+        let t = Instant::now();
+        idx.match_claims(&r)?;
+        noev.push(t.elapsed());
+    }
+    let t = Instant::now();
+    let batch = idx.match_batch(&reqs);
+    let batch_s = t.elapsed().as_secs_f64();
+    if let Some(Err(e)) = batch.iter().find(|r| r.is_err()) {
+        return Err(format!("match_batch: {e}").into());
+    }
+    let p = percentiles(lat);
+    Ok(json!({
+        "claims": report.claims, "evidence": report.evidence, "gen_s": gen_s, "build_s": build_s, "bytes": bytes,
+        "queries": reqs.len(), "p50_ms": p.p50, "p99_ms": p.p99, "noev_p50_ms": percentiles(noev).p50,
+        "batch_per_s": reqs.len() as f64 / batch_s, "recall5": recall(&queries, &ranked),
+        "peak_rss_mb": peak_rss_mb(),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Peers
+
+/// Turns a statement into the query terms both peers get: links stripped, split at anything
+/// that is not a letter or digit, lowercased, deduplicated, and without the words claimdex's
+/// English analyzer drops as stopwords (so every engine skips the same words).
+struct PeerQuery {
+    /// claimdex's English analyzer settings, used only to tell stopwords.
+    lang: claimdex::analysis::Lang,
+}
+
+impl PeerQuery {
+    fn new() -> Self {
+        PeerQuery { lang: claimdex::analysis::Lang::default_lang() }
+    }
+
+    fn terms(&self, text: &str) -> Vec<String> {
+        let mut a = self.lang.analyzer();
+        let mut out: Vec<String> = Vec::new();
+        let text = claimdex::matcher::strip_links(text).to_lowercase();
+        for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            if !out.iter().any(|o| o == w) && !claimdex::analysis::tokens(&mut a, w).is_empty() {
+                out.push(w.to_string());
+            }
+        }
+        out
+    }
+
+    /// An FTS5 MATCH expression: the terms, quoted, OR-ed.
+    fn fts5(&self, text: &str) -> String {
+        self.terms(text).iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(" OR ")
+    }
+}
+
+/// Claims to give the peers: id and claim text + title.
+fn peer_docs(records: impl Iterator<Item = Record>) -> impl Iterator<Item = (String, String)> {
+    records.filter_map(|r| match r {
+        Record::Claim(c) => {
+            let title = c.review.and_then(|r| r.title).unwrap_or_default();
+            Some((c.id, format!("{} {}", c.text, title)))
+        }
+        Record::Evidence(_) => None,
+    })
+}
+
+struct Fts5 {
+    conn: rusqlite::Connection,
+}
+
+impl Fts5 {
+    fn build(path: &Path, docs: impl Iterator<Item = (String, String)>) -> Res<Fts5> {
+        let mut conn = rusqlite::Connection::open(path)?;
+        conn.execute_batch(
+            "CREATE VIRTUAL TABLE claims USING fts5(id UNINDEXED, body, tokenize = 'porter unicode61');",
+        )?;
+        let tx = conn.transaction()?;
+        {
+            let mut ins = tx.prepare("INSERT INTO claims (id, body) VALUES (?1, ?2)")?;
+            for (id, body) in docs {
+                ins.execute((id, body))?;
+            }
+        }
+        tx.commit()?;
+        Ok(Fts5 { conn })
+    }
+
+    fn search(&self, expr: &str) -> Res<Vec<String>> {
+        if expr.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut st =
+            self.conn.prepare_cached("SELECT id FROM claims WHERE claims MATCH ?1 ORDER BY bm25(claims) LIMIT ?2")?;
+        let rows = st.query_map((expr, TOP as i64), |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+fn child_sqlite(n: usize) -> Res<Value> {
+    let pools = Pools::load(&gen::data_dir())?;
+    let g = Generator::new(&pools, SEED);
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("fts.db");
+    let t = Instant::now();
+    let db = Fts5::build(&path, peer_docs(g.corpus(n)))?;
+    let build_s = t.elapsed().as_secs_f64();
+    let queries = g.queries(n, QUERIES_EACH);
+    let pq = PeerQuery::new();
+    let exprs: Vec<String> = queries.iter().map(|q| pq.fts5(&q.text)).collect();
+    for e in exprs.iter().take(WARMUP) {
+        db.search(e)?;
+    }
+    let mut lat = Vec::new();
+    let mut ranked = Vec::new();
+    for e in &exprs {
+        let t = Instant::now();
+        let ids = db.search(e)?;
+        lat.push(t.elapsed());
+        ranked.push(ids);
+    }
+    let p = percentiles(lat);
+    Ok(json!({
+        "version": rusqlite::version(), "build_s": build_s, "bytes": std::fs::metadata(&path)?.len(),
+        "p50_ms": p.p50, "p99_ms": p.p99, "recall5": recall(&queries, &ranked), "peak_rss_mb": peak_rss_mb(),
+    }))
+}
+
+/// Runs `benches/peers/xapian_bench.py` on claims and queries written to TSV files; returns
+/// its JSON summary and the rankings per query id.
+fn xapian(
+    work: &Path,
+    tag: &str,
+    docs: impl Iterator<Item = (String, String)>,
+    queries: &[(String, String)],
+) -> Res<(Value, HashMap<String, Vec<String>>)> {
+    let claims_tsv = work.join(format!("{tag}-claims.tsv"));
+    let queries_tsv = work.join(format!("{tag}-queries.tsv"));
+    let run_tsv = work.join(format!("{tag}-run.tsv"));
+    let db = work.join(format!("{tag}-xapian"));
+    let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&claims_tsv)?);
+    for (id, body) in docs {
+        writeln!(w, "{id}\t{}", clean(&body))?;
+    }
+    w.flush()?;
+    let pq = PeerQuery::new();
+    let mut w = std::io::BufWriter::new(std::fs::File::create(&queries_tsv)?);
+    for (qid, text) in queries {
+        writeln!(w, "{qid}\t{}", pq.terms(text).join(" "))?;
+    }
+    w.flush()?;
+    drop(w);
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/peers/xapian_bench.py");
+    let out = Command::new(python).arg(script).args([&claims_tsv, &queries_tsv, &run_tsv, &db]).output()?;
+    std::io::stderr().write_all(&out.stderr)?;
+    if !out.status.success() {
+        return Err(format!("xapian_bench.py failed ({}): is python3-xapian installed?", out.status).into());
+    }
+    let summary: Value = serde_json::from_str(String::from_utf8(out.stdout)?.lines().last().ok_or("no output")?)?;
+    let mut ranked: HashMap<String, Vec<String>> = HashMap::new();
+    for line in std::fs::read_to_string(&run_tsv)?.lines() {
+        let mut cols = line.split('\t');
+        if let (Some(q), Some(c)) = (cols.next(), cols.next()) {
+            ranked.entry(q.to_string()).or_default().push(c.to_string());
+        }
+    }
+    let _ = std::fs::remove_dir_all(&db);
+    Ok((summary, ranked))
+}
+
+fn xapian_scale(n: usize, work: &Path) -> Res<Value> {
+    let pools = Pools::load(&gen::data_dir())?;
+    let g = Generator::new(&pools, SEED);
+    let queries = g.queries(n, QUERIES_EACH);
+    let qs: Vec<(String, String)> = queries.iter().enumerate().map(|(i, q)| (i.to_string(), q.text.clone())).collect();
+    let (mut summary, run) = xapian(work, &format!("scale{n}"), peer_docs(g.corpus(n)), &qs)?;
+    let ranked: Vec<Vec<String>> =
+        (0..queries.len()).map(|i| run.get(&i.to_string()).cloned().unwrap_or_default()).collect();
+    summary["recall5"] = json!(recall(&queries, &ranked));
+    Ok(summary)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retrieval quality: MAP@5 on CheckThat! 2020 dev, with claimdex's own metric code
+
+struct Dev2020 {
+    claims: PathBuf,
+    queries: Vec<claimdex::eval::Query>,
+    qrels: claimdex::eval::Qrels,
+}
+
+fn dev2020() -> Res<Dev2020> {
+    let d = gen::data_dir().join("checkthat2020");
+    let qrels = claimdex::eval::read_qrels(&d.join("dev/tweet-vclaim-pairs.qrels"))?;
+    let queries = claimdex::eval::read_queries(&d.join("dev/tweets.queries.tsv"))?
+        .into_iter()
+        .filter(|q| qrels.contains_key(&q.id))
+        .collect();
+    Ok(Dev2020 { claims: d.join("verified_claims.docs.tsv"), queries, qrels })
+}
+
+impl Dev2020 {
+    fn docs(&self) -> Res<impl Iterator<Item = (String, String)>> {
+        let records: Vec<Record> =
+            claimdex::ingest::read_paths(std::slice::from_ref(&self.claims), false)?.collect::<Result<_, _>>()?;
+        Ok(peer_docs(records.into_iter()))
+    }
+
+    /// MAP@5 of rankings given per query, as `claimdex eval` computes it ("as is").
+    fn map5(&self, ranked: impl Fn(&claimdex::eval::Query) -> Vec<String>) -> f64 {
+        let mut sum = 0.0;
+        for q in &self.queries {
+            let gold = &self.qrels[&q.id];
+            let flags: Vec<bool> = ranked(q).iter().map(|id| gold.contains(id)).collect();
+            sum += claimdex::eval::average_precision(&flags, gold.len(), 5);
+        }
+        sum / self.queries.len().max(1) as f64
+    }
+}
+
+fn child_quality() -> Res<Value> {
+    let dev = dev2020()?;
+    let idx = ClaimIndex::create_in_ram()?;
+    idx.ingest(
+        claimdex::ingest::read_paths(std::slice::from_ref(&dev.claims), false)?,
+        IngestOptions::default(),
+        &mut |_| {},
+    )?;
+    let report = claimdex::eval::evaluate(&idx, &dev.queries, &dev.qrels, &Default::default(), None)?;
+
+    let dir = tempfile::tempdir()?;
+    let db = Fts5::build(&dir.path().join("dev.db"), dev.docs()?)?;
+    let pq = PeerQuery::new();
+    let sqlite_map5 = dev.map5(|q| db.search(&pq.fts5(&q.text)).unwrap_or_default());
+    Ok(json!({
+        "queries": dev.queries.len(), "claimdex_map5": report.as_is.map5, "sqlite_map5": sqlite_map5,
+        "sqlite_version": rusqlite::version(),
+    }))
+}
+
+fn xapian_quality(work: &Path) -> Res<(f64, Value)> {
+    let dev = dev2020()?;
+    let qs: Vec<(String, String)> = dev.queries.iter().map(|q| (q.id.clone(), q.text.clone())).collect();
+    let (summary, run) = xapian(work, "dev2020", dev.docs()?, &qs)?;
+    Ok((dev.map5(|q| run.get(&q.id).cloned().unwrap_or_default()), summary))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Corpus files for the HTTP benchmark
+
+fn emit(n: usize, dir: &Path) -> Res<()> {
+    std::fs::create_dir_all(dir)?;
+    let pools = Pools::load(&gen::data_dir())?;
+    let g = Generator::new(&pools, SEED);
+    let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("corpus.jsonl"))?);
+    for r in g.corpus(n) {
+        serde_json::to_writer(&mut w, &r)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    let mut w = std::io::BufWriter::new(std::fs::File::create(dir.join("statements.txt"))?);
+    for q in g.queries(n, QUERIES_EACH) {
+        writeln!(w, "{}", q.text.replace(['\t', '\n', '\r'], " "))?;
+    }
+    w.flush()?;
+    eprintln!("scale: wrote {n} claims to {}", dir.display());
+    Ok(())
+}
