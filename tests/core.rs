@@ -254,7 +254,7 @@ fn replaying_a_hand_made_debate_ranks_the_repeats_first() {
     let res = idx
         .match_claims(&MatchRequest::new("The Mojahedin are fully committed to enforcing the amnesty decree."))
         .unwrap();
-    assert!(res.suggested && !res.reasons.is_empty(), "{res:?}");
+    assert!(!res.reasons.is_empty() && res.hits[0].claim.id == "polygraph-balki-2021-12-05", "{res:?}");
 }
 
 #[test]

@@ -51,10 +51,16 @@ fn the_token_never_reaches_the_logs() {
     let mut cmd = claimdex(&index, Some(TOKEN));
     cmd.env("CLAIMDEX_LOG", "trace").stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn().unwrap();
+    // Drain stderr from the start: trace logs fill a pipe long before the server is up.
+    let stderr = child.stderr.take().unwrap();
+    let drain = std::thread::spawn(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut log).ok();
+        log
+    });
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let addr = line.trim().strip_prefix("listening on http://").unwrap().to_string();
-    let stderr = child.stderr.take().unwrap();
     let server = Server { child, addr };
     let body = r#"{"id": "sec-1", "text": "A claim written with the token."}"#;
     assert_eq!(http_with_token(&server.addr, "POST", "/api/claims", Some(body), Some(TOKEN)).0, 200);
@@ -63,8 +69,7 @@ fn the_token_never_reaches_the_logs() {
     assert_eq!(status, 403);
     assert!(!answer.contains(TOKEN));
     drop(server); // kills the server; its stderr ends
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut log).unwrap();
+    let log = drain.join().unwrap();
     assert!(log.contains("records written"), "the log was captured: {}", &log[..log.len().min(2000)]);
     assert!(!log.contains(TOKEN), "the token is in the log");
     assert!(
