@@ -816,13 +816,13 @@ pub fn print_match(out: &mut impl Write, res: &MatchResult, json: bool) -> anyho
         return Ok(());
     }
     let tier = if res.flagged {
-        "FLAGGED"
+        "FLAGGED as a repeat"
     } else if res.suggested {
-        "suggested"
+        "suggested as a repeat"
     } else {
-        "no confident match"
+        "not flagged"
     };
-    writeln!(out, "» {}  [{tier}, score {:.2}]", short(&res.text, 100), res.score)?;
+    writeln!(out, "» {}  [{tier}: flag probability {:.2}]", short(&res.text, 100), res.score)?;
     if res.hits.is_empty() {
         writeln!(out, "  no prior claims found")?;
     }
