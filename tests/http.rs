@@ -349,6 +349,7 @@ fn request_for(method: &str, path: &str) -> Request<Body> {
     let body = match path {
         "/api/match" => json!({"text": "amnesty"}),
         "/api/match/batch" => json!({"statements": [{"text": "amnesty"}]}),
+        "/api/articles" => json!({"text": "“We will keep every promise we made,” the minister said.", "dry_run": true}),
         "/api/claims" => json!({"id": "c-new", "text": "A new claim about amnesty."}),
         "/api/evidence" => {
             json!({"id": "e-new", "text": "New evidence.", "claims": [{"claim_id": "c-new", "stance": "context"}]})
@@ -648,4 +649,40 @@ fn a_second_writing_server_fails_at_start() {
     // A read-only server can run next to the writer.
     let reader = start_binary(&index, None);
     assert_eq!(http(&reader.addr, "GET", "/healthz", None).0, 200);
+}
+
+#[tokio::test]
+async fn articles_are_extracted_and_written_with_the_token() {
+    let s = state(Some(TOKEN));
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/articles/polygraph-taliban-amnesty.txt"),
+    )
+    .unwrap();
+    let body = json!({"text": text, "meta": {"publisher": "Polygraph.info", "verdict": "Misleading", "date": "2021-12-08", "id_prefix": "seed"}, "dry_run": true});
+    // Writes need the token, dry run or not.
+    assert_eq!(send(&s, json_req(Method::POST, "/api/articles", &body, None)).await.status, StatusCode::UNAUTHORIZED);
+    let a = send(&s, json_req(Method::POST, "/api/articles", &body, Some(TOKEN))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let v = a.json();
+    assert_eq!(v["extraction"]["claims"][0]["speaker"], "Abdul Qahar Balki");
+    assert!(v.get("written").is_none());
+    assert_eq!(get(&s, "/api/claims/seed-claim-1").await.status, StatusCode::NOT_FOUND, "a dry run writes nothing");
+    let mut body = body;
+    body["dry_run"] = json!(false);
+    let a = send(&s, json_req(Method::POST, "/api/articles", &body, Some(TOKEN))).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert!(a.json()["written"]["evidence"].as_u64().unwrap() >= 2);
+    let c = get(&s, "/api/claims/seed-claim-1").await.json();
+    assert_eq!(c["verdict"]["rating"], "misleading");
+    // A bad format or an empty text is a 400.
+    let bad = json!({"text": "x", "format": "pdf"});
+    assert_eq!(
+        send(&s, json_req(Method::POST, "/api/articles", &bad, Some(TOKEN))).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let empty = json!({"text": "  "});
+    assert_eq!(
+        send(&s, json_req(Method::POST, "/api/articles", &empty, Some(TOKEN))).await.status,
+        StatusCode::BAD_REQUEST
+    );
 }

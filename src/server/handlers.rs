@@ -376,6 +376,65 @@ pub async fn post_claims(
     write(state, body, Kind::Claim).await
 }
 
+/// The body of `POST /api/articles`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArticleBody {
+    /// The article as published.
+    pub text: String,
+    /// "text" (default), "markdown" or "html".
+    #[serde(default)]
+    pub format: Option<String>,
+    /// What the text does not say (publisher, URL, verdict...); wins over front matter.
+    #[serde(default)]
+    pub meta: crate::article::ArticleMeta,
+    /// Extract and answer what would be indexed, writing nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// The answer of `POST /api/articles`.
+#[derive(Debug, Serialize)]
+pub struct ArticleResponse {
+    /// What was extracted: quotes with speakers, claims and evidence.
+    pub extraction: crate::article::Extraction,
+    /// What was written (absent on a dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<IngestReport>,
+}
+
+/// `POST /api/articles`: extracts claims and evidence from a fact-check article and writes them.
+pub async fn post_article(
+    _: WriteAccess,
+    State(state): State<Arc<AppState>>,
+    ApiJson(body): ApiJson<ArticleBody>,
+) -> ApiResult<ApiJson<ArticleResponse>> {
+    use crate::article::{extract, ArticleFormat};
+    let format = match body.format.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("text") | Some("txt") => ArticleFormat::Text,
+        Some("markdown") | Some("md") => ArticleFormat::Markdown,
+        Some("html") => ArticleFormat::Html,
+        Some(f) => return Err(ApiError::bad_request(format!("unknown format {f:?}: expected text, markdown or html"))),
+    };
+    if body.text.trim().is_empty() {
+        return Err(ApiError::bad_request("the article `text` is empty"));
+    }
+    let extraction = extract(&body.text, format, &body.meta)?;
+    if body.dry_run {
+        return Ok(ApiJson(ArticleResponse { extraction, written: None }));
+    }
+    let records: Vec<Record> = extraction
+        .claims
+        .iter()
+        .cloned()
+        .map(Record::Claim)
+        .chain(extraction.evidence.iter().cloned().map(Record::Evidence))
+        .collect();
+    let written = blocking(&state, move |idx| idx.upsert(&records)).await?;
+    tracing::info!(claims = written.claims, evidence = written.evidence, "article records written");
+    Ok(ApiJson(ArticleResponse { extraction, written: Some(written) }))
+}
+
 /// `POST /api/evidence`: one evidence record or an array.
 pub async fn post_evidence(
     _: WriteAccess,

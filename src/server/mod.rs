@@ -145,6 +145,13 @@ pub static ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/api/articles",
+        id: "postArticle",
+        summary: "Extract claims and evidence from a fact-check article and write them (needs the token).",
+        handler: || post(handlers::post_article),
+    },
+    Route {
+        method: "POST",
         path: "/api/claims",
         id: "postClaims",
         summary: "Add or replace claims (needs the token).",

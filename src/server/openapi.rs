@@ -138,6 +138,27 @@ pub fn operation(r: &Route) -> Option<Value> {
                 "415": err("Not JSON.")
             }
         })),
+        "postArticle" => write_errors(json!({
+            "requestBody": json_body(json!({
+                "type": "object",
+                "required": ["text"],
+                "properties": {
+                    "text": { "type": "string", "description": "The article as published." },
+                    "format": { "type": "string", "enum": ["text", "markdown", "html"] },
+                    "meta": { "type": "object", "description": "publisher, site, url, verdict, title, date, language, id_prefix: what the text does not say." },
+                    "dry_run": { "type": "boolean", "description": "Extract only; write nothing." }
+                }
+            })),
+            "responses": {
+                "200": ok("The extraction (quotes with speakers, claims, evidence) and, unless a dry run, what was written and committed.", json!({
+                    "type": "object",
+                    "properties": { "extraction": { "type": "object" }, "written": { "type": "object" } }
+                })),
+                "400": err("Malformed JSON, an empty text or an unknown format."),
+                "413": err("Body over 8 MiB."),
+                "415": err("Not JSON.")
+            }
+        })),
         "gfcClaimsSearch" => json!({
             "description": "Answers like `https://factchecktools.googleapis.com/v1alpha1/claims:search`; `key` is ignored.",
             "parameters": [
