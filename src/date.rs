@@ -26,7 +26,8 @@ pub struct PartialDate {
     pub day: Option<u8>,
 }
 
-const MONTHS: [&str; 12] = [
+/// English month names, lowercase, January first.
+pub const MONTHS: [&str; 12] = [
     "january",
     "february",
     "march",

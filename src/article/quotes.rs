@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use super::format::Para;
 use super::Quote;
 use crate::date::PartialDate;
+use crate::date::MONTHS;
 
 /// Where a quotation sits in its paragraph (byte offsets).
 #[derive(Debug, Clone, Copy)]
@@ -540,20 +541,6 @@ const ORG_WORDS: &[&str] = &[
     "index",
     "system",
 ];
-const MONTHS: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
 const WEEKDAYS: &[&str] = &["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
 /// Connectors allowed inside a capitalised name ("Center for Global Analyses", "bin Laden").
 const CONNECTORS: &[&str] = &["of", "for", "al", "bin", "de", "van", "von", "der", "la", "du", "del", "da", "y", "on"];
@@ -759,14 +746,14 @@ fn split_title(words: &[&str]) -> Option<(Vec<String>, Vec<String>)> {
         w.remove(0);
     }
     // A lone starter is no name ("The", "In").
-    if w.len() == 1 && (lower_in(w[0], STARTERS) || lower_in(w[0], MONTHS) || lower_in(w[0], WEEKDAYS)) {
+    if w.len() == 1 && (lower_in(w[0], STARTERS) || lower_in(w[0], &MONTHS) || lower_in(w[0], WEEKDAYS)) {
         return None;
     }
     let mut titles = Vec::new();
     while w.len() > 1 && (lower_in(w[0].trim_end_matches('.'), TITLES)) {
         titles.push(w.remove(0).to_string());
     }
-    if w.iter().any(|t| lower_in(t, MONTHS) && w.len() <= 2) || w.iter().all(|t| t.chars().all(|c| c.is_ascii_digit()))
+    if w.iter().any(|t| lower_in(t, &MONTHS) && w.len() <= 2) || w.iter().all(|t| t.chars().all(|c| c.is_ascii_digit()))
     {
         return None;
     }
@@ -779,7 +766,7 @@ fn looks_like_person(name: &[String]) -> bool {
     (2..=5).contains(&name.len())
         && name.iter().all(|w| {
             !lower_in(w, ORG_WORDS)
-                && !lower_in(w, MONTHS)
+                && !lower_in(w, &MONTHS)
                 && !lower_in(w, WEEKDAYS)
                 && (!is_acronym(w) || w.len() <= 1)
                 && !w.chars().any(|c| c.is_ascii_digit())
@@ -862,7 +849,8 @@ fn name_from_run(toks: &[&str], start: usize, end: usize) -> Option<(String, Opt
     if name.is_empty() || name.len() > 8 {
         return None;
     }
-    if name.len() == 1 && (lower_in(&name[0], STARTERS) || lower_in(&name[0], MONTHS) || lower_in(&name[0], WEEKDAYS)) {
+    if name.len() == 1 && (lower_in(&name[0], STARTERS) || lower_in(&name[0], &MONTHS) || lower_in(&name[0], WEEKDAYS))
+    {
         return None;
     }
     // "a Sept. 27 Facebook post": a date, not a name.
@@ -1384,7 +1372,7 @@ impl<'a> Doc<'a> {
                     let Some((_, name)) = split_title(&toks[a..b]) else {
                         continue;
                     };
-                    if name.len() == 1 && (lower_in(&name[0], STARTERS) || lower_in(&name[0], MONTHS)) {
+                    if name.len() == 1 && (lower_in(&name[0], STARTERS) || lower_in(&name[0], &MONTHS)) {
                         continue;
                     }
                     let resolved = self.resolve(&name.join(" "));
