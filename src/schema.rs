@@ -219,11 +219,6 @@ impl ClaimFields {
             .ok_or_else(|| Error::InvalidRequest("a document has no stored record".into()))?;
         serde_json::from_str(json).map_err(|e| Error::InvalidRequest(format!("a stored record cannot be read: {e}")))
     }
-
-    /// The stored id of a document.
-    pub fn id_of(&self, doc: &TantivyDocument) -> Option<String> {
-        doc.get_first(self.id).and_then(|v| v.as_str()).map(str::to_string)
-    }
 }
 
 /// Speaker and publisher names for exact filters: lowercased, whitespace collapsed.

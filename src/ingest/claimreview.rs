@@ -496,11 +496,11 @@ fn derive_id(url: Option<&str>, text: &str) -> String {
     format!("cr-{:016x}", fnv1a64(key.as_bytes()))
 }
 
-/// 64-bit FNV-1a: stable across runs and platforms, unlike std's randomized hasher.
+/// 64-bit FNV-1a (the schema's stable hash; std's hasher is randomized per process).
 fn fnv1a64(bytes: &[u8]) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    bytes.iter().fold(OFFSET, |h, &b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+    let mut h = crate::schema::Fnv::default();
+    h.write(bytes);
+    h.0
 }
 
 // ---------------------------------------------------------------------------------------------
