@@ -184,6 +184,16 @@ impl ClaimIndex {
         &self.index
     }
 
+    /// The analyzer of a language (`None`: the plain one), cloned from the index's tokenizer
+    /// manager so that its stopword set is shared rather than rebuilt for every statement.
+    pub fn analyzer(&self, lang: Option<analysis::Lang>) -> tantivy::tokenizer::TextAnalyzer {
+        let name = lang.map(|l| l.analyzer_name()).unwrap_or_else(|| analysis::PLAIN.to_string());
+        self.index.tokenizers().get(&name).unwrap_or_else(|| match lang {
+            Some(l) => l.analyzer(),
+            None => analysis::plain_analyzer(),
+        })
+    }
+
     /// The schema's field handles.
     pub fn fields(&self) -> &ClaimFields {
         &self.fields

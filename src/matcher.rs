@@ -404,10 +404,7 @@ impl ClaimIndex {
             Some(tag) => Lang::of_tag(tag),
         };
         let field = f.body(lang);
-        let mut analyzer = match lang {
-            Some(l) => l.analyzer(),
-            None => analysis::plain_analyzer(),
-        };
+        let mut analyzer = self.analyzer(lang);
         let text = if config.strip_links { strip_links(&req.text) } else { req.text.clone() };
         let terms = terms_of(&mut analyzer, &text);
         if terms.is_empty() {
@@ -435,7 +432,7 @@ impl ClaimIndex {
         }
         if config.speaker_weight > 0.0 {
             if let Some(sp) = req.speaker.as_deref() {
-                let mut plain = analysis::plain_analyzer();
+                let mut plain = self.analyzer(None);
                 for t in terms_of(&mut plain, sp) {
                     let q = TermQuery::new(Term::from_field_text(f.speaker, &t), IndexRecordOption::WithFreqs);
                     should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.speaker_weight))));
