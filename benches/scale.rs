@@ -510,7 +510,7 @@ fn child_quality() -> Res<Value> {
         IngestOptions::default(),
         &mut |_| {},
     )?;
-    let (report, _) = claimdex::eval::evaluate(&idx, &dev.queries, &dev.qrels, &Default::default(), None)?;
+    let (report, _) = claimdex::eval::evaluate(&idx, &dev.queries, &dev.qrels, &Default::default(), None, None)?;
 
     let dir = tempfile::tempdir()?;
     let db = Fts5::build(&dir.path().join("dev.db"), dev.docs()?)?;

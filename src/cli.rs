@@ -53,15 +53,19 @@ pub struct TrainFlagArgs {
     #[arg(long)]
     pub claims: Vec<PathBuf>,
     /// Debate transcripts (`line <TAB> speaker <TAB> sentence`).
-    #[arg(long)]
-    pub debates: PathBuf,
+    #[arg(long, required_unless_present = "samples")]
+    pub debates: Option<PathBuf>,
     /// Relevance judgements of the training debates.
-    #[arg(long, required = true)]
+    #[arg(long, required_unless_present = "samples")]
     pub qrels: Vec<PathBuf>,
+    /// Train on the samples of a replay written by `claimdex eval --debates … --dump FILE`
+    /// instead of replaying the debates again.
+    #[arg(long, conflicts_with_all = ["debates", "qrels", "claims"])]
+    pub samples: Option<PathBuf>,
     /// Where to write the model (JSON).
     #[arg(long)]
     pub out: PathBuf,
-    /// Drop these features (set to their mean), for ablations: comma-separated names.
+    /// Leave these features out of the model, for ablations: comma-separated names.
     #[arg(long, value_delimiter = ',')]
     pub without: Vec<String>,
 }
@@ -75,6 +79,9 @@ pub struct TrainMatchArgs {
     /// Where to write the model (JSON).
     #[arg(long)]
     pub out: PathBuf,
+    /// Leave these features out of the model, for ablations: comma-separated names.
+    #[arg(long, value_delimiter = ',')]
+    pub without: Vec<String>,
 }
 
 /// `claimdex flag`.
@@ -108,6 +115,12 @@ pub struct EvalArgs {
     /// A flag model to use instead of the shipped one.
     #[arg(long)]
     pub flag_model: Option<PathBuf>,
+    /// A match (re-ranking) model to use instead of the shipped one.
+    #[arg(long)]
+    pub match_model: Option<PathBuf>,
+    /// Write the re-ranker's features of each query's top hits (TSV, for analysis).
+    #[arg(long, value_name = "FILE")]
+    pub dump: Option<PathBuf>,
     /// Relevance judgements, TREC qrels; several files are merged.
     #[arg(long, required = true)]
     pub qrels: Vec<PathBuf>,
@@ -538,10 +551,23 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
         let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
         idx.set_flag_model(crate::FlagModel::from_json(&text).with_context(|| p.display().to_string())?);
     }
+    if let Some(p) = &a.match_model {
+        let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        idx.set_match_model(crate::FlagModel::from_json(&text).with_context(|| p.display().to_string())?);
+    }
     let qrels = read_all_qrels(&a.qrels)?;
     if let Some(dir) = &a.debates {
         let transcripts = eval::read_transcripts(dir)?;
-        let (r, _) = eval::replay_debates(&idx, &transcripts, &qrels)?;
+        let mut dump_file = match &a.dump {
+            Some(p) => {
+                Some(io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
+            }
+            None => None,
+        };
+        let (r, _) = eval::replay_debates(&idx, &transcripts, &qrels, dump_file.as_mut().map(|w| w as &mut dyn Write))?;
+        if let Some(w) = dump_file {
+            w.into_inner().map_err(|e| e.into_error())?;
+        }
         let mut out = io::stdout().lock();
         if a.json {
             writeln!(out, "{}", serde_json::json!({"replay": r}))?;
@@ -588,10 +614,22 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let (report, _) =
-        eval::evaluate(&idx, &queries, &qrels, &transcripts, run_file.as_mut().map(|w| w as &mut dyn Write))?;
-    if let Some(mut w) = run_file {
-        w.flush()?;
+    let mut dump_file = match &a.dump {
+        Some(p) => {
+            Some(io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
+        }
+        None => None,
+    };
+    let (report, _) = eval::evaluate(
+        &idx,
+        &queries,
+        &qrels,
+        &transcripts,
+        run_file.as_mut().map(|w| w as &mut dyn Write),
+        dump_file.as_mut().map(|w| w as &mut dyn Write),
+    )?;
+    for w in [run_file, dump_file].into_iter().flatten() {
+        w.into_inner().map_err(|e| e.into_error())?.sync_all().ok();
     }
     let mut out = io::stdout().lock();
     if a.json {
@@ -620,35 +658,37 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
 }
 
 fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
-    let idx = eval_index(cli, &a.claims, true)?;
-    let transcripts = crate::eval::read_transcripts(&a.debates)?;
-    let qrels = read_all_qrels(&a.qrels)?;
-    let (report, mut samples) = crate::eval::replay_debates(&idx, &transcripts, &qrels)?;
-    let drop: Vec<usize> = a
-        .without
-        .iter()
-        .map(|n| {
-            crate::flag::FEATURES.iter().position(|f| f == n).with_context(|| format!("--without {n}: unknown feature"))
-        })
-        .collect::<anyhow::Result<_>>()?;
-    for (x, _) in &mut samples {
-        for &k in &drop {
-            x[k] = 0.0;
+    let use_features = features_without(&a.without)?;
+    let without = if a.without.is_empty() { String::new() } else { format!(", without {}", a.without.join(",")) };
+    let (samples, what) = match (&a.samples, &a.debates) {
+        (Some(path), _) => {
+            let samples = crate::eval::read_dump(path)?;
+            let repeats = samples.iter().filter(|s| s.1).count();
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let what = format!("the replay {name} ({} sentences, {repeats} repeats){without}", samples.len());
+            (samples, what)
         }
-    }
-    let what = format!(
-        "{} sentences of {} debates ({} repeats) from {}{}",
-        report.sentences,
-        report.debates,
-        report.repeats,
-        a.qrels
-            .iter()
-            .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
-            .collect::<Vec<_>>()
-            .join(", "),
-        if a.without.is_empty() { String::new() } else { format!(", without {}", a.without.join(",")) }
-    );
-    let model = crate::FlagModel::train(&samples, &what)?;
+        (None, Some(debates)) => {
+            let idx = eval_index(cli, &a.claims, true)?;
+            let transcripts = crate::eval::read_transcripts(debates)?;
+            let qrels = read_all_qrels(&a.qrels)?;
+            let (report, samples) = crate::eval::replay_debates(&idx, &transcripts, &qrels, None)?;
+            let what = format!(
+                "{} sentences of {} debates ({} repeats) from {}{without}",
+                report.sentences,
+                report.debates,
+                report.repeats,
+                a.qrels
+                    .iter()
+                    .map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+            (samples, what)
+        }
+        (None, None) => bail!("--debates or --samples is required"),
+    };
+    let model = crate::FlagModel::train(&samples, &use_features, &what)?;
     std::fs::write(&a.out, serde_json::to_string_pretty(&model)? + "\n")
         .with_context(|| format!("writing {}", a.out.display()))?;
     let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
@@ -685,12 +725,19 @@ fn run_train_match(a: &TrainMatchArgs) -> anyhow::Result<()> {
         };
         let queries = crate::eval::read_queries(Path::new(queries))?;
         let qrels = crate::eval::read_qrels(Path::new(qrels))?;
-        let (report, s) = crate::eval::evaluate(&idx, &queries, &qrels, &transcripts, None)?;
+        // The re-ranker learns from the fused order of the hits it will re-rank.
+        let mut config = idx.match_config();
+        config.rerank_depth = 0;
+        idx.set_match_config(config);
+        let (report, s) = crate::eval::evaluate(&idx, &queries, &qrels, &transcripts, None, None)?;
         what.push(format!("{} queries of {}", report.as_is.queries, Path::new(qrels_name(spec)).display()));
         samples.extend(s);
     }
-    let what = format!("top-5 hits of {}", what.join(" and "));
-    let model = crate::FlagModel::train(&samples, &what)?;
+    let depth = crate::MatchConfig::default().rerank_depth;
+    let what = format!("top-{depth} hits of {}", what.join(" and "));
+    let mut without = a.without.clone();
+    without.extend(["match_prob".to_string(), "match_margin".to_string()]);
+    let model = crate::FlagModel::train(&samples, &features_without(&without)?, &what)?;
     std::fs::write(&a.out, serde_json::to_string_pretty(&model)? + "\n")
         .with_context(|| format!("writing {}", a.out.display()))?;
     let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
@@ -702,6 +749,16 @@ fn run_train_match(a: &TrainMatchArgs) -> anyhow::Result<()> {
         a.out.display()
     );
     Ok(())
+}
+
+/// The features of [`crate::flag::FEATURES`] but the named ones (each must exist).
+fn features_without(without: &[String]) -> anyhow::Result<Vec<&'static str>> {
+    for n in without {
+        if !crate::flag::FEATURES.contains(&n.as_str()) {
+            bail!("--without {n}: unknown feature");
+        }
+    }
+    Ok(crate::flag::FEATURES.iter().copied().filter(|f| !without.iter().any(|w| w == f)).collect())
 }
 
 fn qrels_name(spec: &str) -> &str {

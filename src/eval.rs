@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::index::ClaimIndex;
-use crate::matcher::{MatchRequest, MatchResult};
+use crate::matcher::{MatchConfig, MatchRequest, MatchResult};
 use crate::{Error, PartialDate, Result};
 
 /// A query to evaluate.
@@ -239,12 +239,19 @@ pub struct ReplayReport {
 
 /// Replays every debate that has a sentence in the qrels, line by line, through `match_batch`
 /// (the path of `/api/match/batch` and `claimdex flag`). Returns the report and, per sentence,
-/// the best hit's flag features and whether the sentence is a repeat.
+/// the best hit's flag features and whether the sentence is a repeat; `dump` receives the same
+/// as TSV (see [`read_dump`]).
 pub fn replay_debates(
     index: &ClaimIndex,
     transcripts: &BTreeMap<String, Transcript>,
     qrels: &Qrels,
+    dump: Option<&mut dyn Write>,
 ) -> Result<(ReplayReport, Samples)> {
+    let mut dump = dump;
+    let io_err = |e| Error::io(PathBuf::from("eval output"), e);
+    if let Some(w) = dump.as_deref_mut() {
+        writeln!(w, "{DUMP_HEADER}\t{}", crate::flag::FEATURES.join("\t")).map_err(io_err)?;
+    }
     let mut labels: HashMap<String, HashMap<String, &HashSet<String>>> = HashMap::new();
     for (qid, gold) in qrels {
         let Some((name, line)) = qid.rsplit_once('_') else {
@@ -282,6 +289,10 @@ pub fn replay_debates(
             }
             scored.push((score, label));
             if features.len() == crate::flag::FEATURES.len() {
+                if let Some(w) = dump.as_deref_mut() {
+                    let x: Vec<String> = features.iter().map(|v| format!("{v:.5}")).collect();
+                    writeln!(w, "{}_{}\t1\t{}\t{}", t.name, line.number, label as u8, x.join("\t")).map_err(io_err)?;
+                }
                 samples.push((features, label));
             }
         }
@@ -306,6 +317,50 @@ pub fn replay_debates(
 
 /// Training samples: a hit's (or statement's) flag features and whether it is right.
 pub type Samples = Vec<(Vec<f32>, bool)>;
+
+/// The first columns of a feature dump; the feature names follow.
+const DUMP_HEADER: &str = "query\trank\tright";
+
+/// Reads the samples of a feature dump written by `evaluate` or `replay_debates`
+/// (`claimdex eval --dump`): features are matched to [`crate::flag::FEATURES`] by name, and
+/// any that the dump lacks are 0.
+pub fn read_dump(path: &Path) -> Result<Samples> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.to_path_buf(), e))?;
+    let bad = |line: usize, field: &str, message: String| Error::Ingest {
+        path: path.to_path_buf(),
+        line: line as u64,
+        field: field.to_string(),
+        message,
+    };
+    let mut lines = text.lines().enumerate();
+    let header: Vec<&str> = match lines.next() {
+        Some((_, h)) if h.starts_with(DUMP_HEADER) => h.split('\t').skip(3).collect(),
+        _ => return Err(bad(1, "header", format!("expected a header starting with {DUMP_HEADER:?}"))),
+    };
+    let slots: Vec<Option<usize>> =
+        header.iter().map(|name| crate::flag::FEATURES.iter().position(|f| f == name)).collect();
+    let mut samples = Vec::new();
+    for (n, line) in lines {
+        let cols: Vec<&str> = line.split('\t').collect();
+        if cols.len() != header.len() + 3 {
+            return Err(bad(n + 1, "columns", format!("expected {} columns, found {}", header.len() + 3, cols.len())));
+        }
+        let right = match cols[2] {
+            "0" => false,
+            "1" => true,
+            other => return Err(bad(n + 1, "right", format!("expected 0 or 1, found {other:?}"))),
+        };
+        let mut x = vec![0.0f32; crate::flag::FEATURES.len()];
+        for (k, v) in cols[3..].iter().enumerate() {
+            let v: f32 = v.parse().map_err(|_| bad(n + 1, header[k], format!("not a number: {v:?}")))?;
+            if let Some(slot) = slots[k] {
+                x[slot] = v;
+            }
+        }
+        samples.push((x, right));
+    }
+    Ok(samples)
+}
 
 /// Ranking metrics over a set of queries.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -377,13 +432,16 @@ pub struct EvalReport {
 }
 
 /// Runs every query that has qrels through `match_batch` and scores the rankings.
-/// `run` receives TREC run lines (`qid Q0 claim rank score claimdex`).
+/// `run` receives TREC run lines (`qid Q0 claim rank score claimdex`); `dump` receives the
+/// match features of each query's hits that the re-ranker sees (`qid rank right f1 f2 …`, a
+/// header line first). The samples are the same hits' features and whether each is right.
 pub fn evaluate(
     index: &ClaimIndex,
     queries: &[Query],
     qrels: &Qrels,
     transcripts: &BTreeMap<String, Transcript>,
     run: Option<&mut dyn Write>,
+    dump: Option<&mut dyn Write>,
 ) -> Result<(EvalReport, Samples)> {
     let judged: Vec<&Query> = queries.iter().filter(|q| qrels.contains_key(&q.id)).collect();
     let found: HashSet<&str> = judged.iter().map(|q| q.id.as_str()).collect();
@@ -395,13 +453,23 @@ pub fn evaluate(
     let mut as_is = Vec::new();
     let mut merged = Vec::new();
     let mut run = run;
+    let mut dump = dump;
+    let io_err = |e| Error::io(PathBuf::from("eval output"), e);
+    if let Some(w) = dump.as_deref_mut() {
+        writeln!(w, "{DUMP_HEADER}\t{}", crate::flag::FEATURES.join("\t")).map_err(io_err)?;
+    }
+    let depth = index.match_config().rerank_depth.max(MatchConfig::default().rerank_depth).max(5);
     let mut samples = Vec::new();
     for (q, res) in judged.iter().zip(results) {
         let res: MatchResult = res?;
         let gold = &qrels[&q.id];
-        for h in res.hits.iter().take(5) {
+        for (i, h) in res.hits.iter().take(depth).enumerate() {
             let right = gold.contains(&h.claim.id) || h.twins.iter().any(|t| gold.contains(t));
             samples.push((h.features.clone(), right));
+            if let Some(w) = dump.as_deref_mut() {
+                let x: Vec<String> = h.features.iter().map(|v| format!("{v:.5}")).collect();
+                writeln!(w, "{}\t{}\t{}\t{}", q.id, i + 1, right as u8, x.join("\t")).map_err(io_err)?;
+            }
         }
         as_is.push((res.hits.iter().map(|h| gold.contains(&h.claim.id)).collect(), gold.len()));
         merged.push((
@@ -410,8 +478,7 @@ pub fn evaluate(
         ));
         if let Some(w) = run.as_deref_mut() {
             for (i, h) in res.hits.iter().enumerate() {
-                writeln!(w, "{}\tQ0\t{}\t{}\t{:.6}\tclaimdex", q.id, h.claim.id, i + 1, h.score)
-                    .map_err(|e| Error::io(PathBuf::from("run file"), e))?;
+                writeln!(w, "{}\tQ0\t{}\t{}\t{:.6}\tclaimdex", q.id, h.claim.id, i + 1, h.score).map_err(io_err)?;
             }
         }
     }

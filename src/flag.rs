@@ -8,7 +8,7 @@ use crate::model::Claim;
 use crate::{Error, PartialDate, Result};
 
 /// The names of the flag features, in order.
-pub const FEATURES: [&str; 15] = [
+pub const FEATURES: [&str; 23] = [
     "fused",
     "lexical",
     "evidence",
@@ -24,7 +24,21 @@ pub const FEATURES: [&str; 15] = [
     "speaker_match",
     "first_person",
     "question",
+    "semantic_text",
+    "semantic_title",
+    "lexical_rank",
+    "semantic_rank",
+    "bigram_overlap",
+    "claim_age",
+    "match_prob",
+    "match_margin",
 ];
+
+/// Position of `match_prob` in [`FEATURES`]: filled in for the flag after the match model has
+/// ranked the hits (0 in the match model's own features).
+pub const MATCH_PROB: usize = 21;
+/// Position of `match_margin` (best match probability minus the second best).
+pub const MATCH_MARGIN: usize = 22;
 
 /// What the features need to know about the statement.
 pub struct Statement<'a> {
@@ -32,6 +46,8 @@ pub struct Statement<'a> {
     pub text: &'a str,
     /// Its analyzed terms.
     pub terms: &'a BTreeSet<String>,
+    /// Its analyzed tokens, in order.
+    pub tokens: &'a [String],
     /// Who said it.
     pub speaker: Option<&'a str>,
     /// When.
@@ -48,8 +64,16 @@ pub struct HitSignals<'a> {
     pub evidence: f32,
     /// Cosine similarity, if known.
     pub semantic: Option<f32>,
+    /// Cosine similarity to the claim's statement and to its review title, if known.
+    pub semantic_parts: Option<(f32, f32)>,
+    /// Rank of the claim among all candidates by lexical score (0 = best).
+    pub lexical_rank: usize,
+    /// Rank of the claim among all candidates by cosine similarity (0 = best), if known.
+    pub semantic_rank: Option<usize>,
     /// The claim's analyzed terms (statement and title).
     pub terms: &'a BTreeSet<String>,
+    /// The claim's analyzed tokens (statement and title), in order.
+    pub tokens: &'a [String],
     /// The claim.
     pub claim: &'a Claim,
 }
@@ -59,6 +83,10 @@ fn numbers(text: &str) -> BTreeSet<String> {
         .map(|w| w.trim_matches(|c| c == '.' || c == ',').replace(',', ""))
         .filter(|w| w.chars().any(|c| c.is_ascii_digit()))
         .collect()
+}
+
+fn bigrams(tokens: &[String]) -> BTreeSet<(&str, &str)> {
+    tokens.windows(2).map(|w| (w[0].as_str(), w[1].as_str())).collect()
 }
 
 /// The features of hit `i` among `hits` (distinct claims, best first).
@@ -100,6 +128,24 @@ pub fn features(stmt: &Statement, hits: &[HitSignals], i: usize) -> Vec<f32> {
         if speaker_match { 1.0 } else { 0.0 },
         if first_person { 1.0 } else { 0.0 },
         if stmt.text.trim_end().ends_with('?') { 1.0 } else { 0.0 },
+        h.semantic_parts.map_or(0.0, |p| p.0),
+        h.semantic_parts.map_or(0.0, |p| p.1),
+        1.0 / (1.0 + h.lexical_rank as f32),
+        h.semantic_rank.map_or(0.0, |r| 1.0 / (1.0 + r as f32)),
+        {
+            let sb = bigrams(stmt.tokens);
+            if sb.is_empty() {
+                0.0
+            } else {
+                sb.intersection(&bigrams(h.tokens)).count() as f32 / sb.len() as f32
+            }
+        },
+        match (stmt.date, h.claim.date) {
+            (Some(s), Some(c)) => ((s.first_day() - c.last_day()) as f32 / 365.25).clamp(0.0, 30.0),
+            _ => 0.0,
+        },
+        0.0,
+        0.0,
     ]
 }
 
@@ -121,7 +167,7 @@ pub struct FlagModel {
     pub version: u32,
     /// What the model was trained on and how.
     pub trained_on: String,
-    /// Feature names, in order; must equal [`FEATURES`].
+    /// The names of the features it uses, in order: a subset of [`FEATURES`].
     pub features: Vec<String>,
     /// Feature means used for standardization.
     pub mean: Vec<f32>,
@@ -135,15 +181,26 @@ pub struct FlagModel {
     pub flagged: f32,
     /// Probability at or above which a statement is `suggested`.
     pub suggested: f32,
+    /// Where each of `features` is in [`FEATURES`].
+    #[serde(skip)]
+    positions: Vec<usize>,
 }
 
 /// The shipped flag model, trained by `claimdex train-flag` on the CheckThat! 2021-2B train
 /// debates: the probability that a statement repeats a checked claim at all.
 pub const DEFAULT_MODEL_JSON: &str = include_str!("flag_model.json");
 
-/// The shipped match model, trained by `claimdex train-match` on the CheckThat! 2020 and
-/// 2021-2B train queries: the probability that a hit is the claim a (repeated) statement repeats.
+/// The shipped match model for standalone statements, trained by `claimdex train-match` on the
+/// CheckThat! 2020 train tweets: the probability that a hit is the claim a (repeated) statement
+/// repeats. It re-ranks the best hits.
 pub const MATCH_MODEL_JSON: &str = include_str!("match_model.json");
+
+/// The shipped match model for sentences of a transcript (with a speaker or context), trained
+/// on the CheckThat! 2021-2B train debates.
+pub const TRANSCRIPT_MATCH_MODEL_JSON: &str = include_str!("match_model_transcript.json");
+
+/// The transcript match model used when no semantic model is loaded.
+pub const LEXICAL_TRANSCRIPT_MATCH_MODEL_JSON: &str = include_str!("match_model_transcript_lexical.json");
 
 /// The flag model used when no semantic model is loaded (trained the same way, lexically).
 pub const LEXICAL_FLAG_MODEL_JSON: &str = include_str!("flag_model_lexical.json");
@@ -162,6 +219,17 @@ impl FlagModel {
         FlagModel::from_json(MATCH_MODEL_JSON).expect("the shipped match model is valid (tested)")
     }
 
+    /// The shipped match model for sentences of a transcript.
+    pub fn shipped_match_transcript() -> FlagModel {
+        FlagModel::from_json(TRANSCRIPT_MATCH_MODEL_JSON).expect("the shipped transcript match model is valid (tested)")
+    }
+
+    /// The shipped match model for sentences of a transcript, lexical matching.
+    pub fn shipped_match_transcript_lexical() -> FlagModel {
+        FlagModel::from_json(LEXICAL_TRANSCRIPT_MATCH_MODEL_JSON)
+            .expect("the shipped lexical transcript match model is valid (tested)")
+    }
+
     /// The shipped flag model for lexical-only matching (no semantic model loaded).
     pub fn shipped_lexical() -> FlagModel {
         FlagModel::from_json(LEXICAL_FLAG_MODEL_JSON).expect("the shipped lexical flag model is valid (tested)")
@@ -174,21 +242,33 @@ impl FlagModel {
 
     /// Reads and checks a model.
     pub fn from_json(text: &str) -> Result<FlagModel> {
-        let m: FlagModel = serde_json::from_str(text).map_err(|e| Error::Model(format!("flag model: {e}")))?;
-        let n = FEATURES.len();
-        if m.features != FEATURES || m.mean.len() != n || m.std.len() != n || m.weights.len() != n {
-            return Err(Error::Model(format!("flag model: expected the {n} features {FEATURES:?}")));
+        let mut m: FlagModel = serde_json::from_str(text).map_err(|e| Error::Model(format!("flag model: {e}")))?;
+        let n = m.features.len();
+        if m.mean.len() != n || m.std.len() != n || m.weights.len() != n {
+            return Err(Error::Model(format!("flag model: {n} features but {} weights", m.weights.len())));
         }
+        m.positions = m
+            .features
+            .iter()
+            .map(|f| {
+                FEATURES
+                    .iter()
+                    .position(|k| k == f)
+                    .ok_or_else(|| Error::Model(format!("flag model: unknown feature {f:?}")))
+            })
+            .collect::<Result<_>>()?;
         Ok(m)
     }
 
     fn logit(&self, x: &[f32]) -> f32 {
         self.bias
-            + x.iter()
+            + self
+                .positions
+                .iter()
                 .zip(&self.mean)
                 .zip(&self.std)
                 .zip(&self.weights)
-                .map(|(((x, m), s), w)| w * (x - m) / s.max(1e-6))
+                .map(|(((&k, m), s), w)| w * (x[k] - m) / s.max(1e-6))
                 .sum::<f32>()
     }
 
@@ -199,13 +279,14 @@ impl FlagModel {
 
     /// The features that pushed the decision most, strongest first.
     pub fn reasons(&self, x: &[f32], n: usize) -> Vec<Reason> {
-        let mut r: Vec<Reason> = x
+        let mut r: Vec<Reason> = self
+            .positions
             .iter()
             .enumerate()
-            .map(|(i, v)| Reason {
-                feature: FEATURES[i].to_string(),
-                value: *v,
-                weight: self.weights[i] * (v - self.mean[i]) / self.std[i].max(1e-6),
+            .map(|(i, &k)| Reason {
+                feature: FEATURES[k].to_string(),
+                value: x[k],
+                weight: self.weights[i] * (x[k] - self.mean[i]) / self.std[i].max(1e-6),
             })
             .collect();
         r.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
@@ -216,11 +297,25 @@ impl FlagModel {
     /// Fits a model by L2-regularized logistic regression (full-batch gradient descent on
     /// standardized features), then picks the `flagged` threshold that maximizes F1 and the
     /// `suggested` threshold that maximizes F2 on the same data.
-    pub fn train(samples: &[(Vec<f32>, bool)], trained_on: &str) -> Result<FlagModel> {
-        let n = FEATURES.len();
-        if samples.is_empty() || !samples.iter().any(|s| s.1) || samples.iter().any(|s| s.0.len() != n) {
+    ///
+    /// `samples` hold all of [`FEATURES`]; the model uses the ones named in `use_features`.
+    pub fn train(samples: &[(Vec<f32>, bool)], use_features: &[&str], trained_on: &str) -> Result<FlagModel> {
+        if samples.is_empty() || !samples.iter().any(|s| s.1) || samples.iter().any(|s| s.0.len() != FEATURES.len()) {
             return Err(Error::InvalidRequest("training needs samples of both classes".into()));
         }
+        let positions: Vec<usize> = use_features
+            .iter()
+            .map(|f| {
+                FEATURES
+                    .iter()
+                    .position(|k| k == f)
+                    .ok_or_else(|| Error::InvalidRequest(format!("unknown feature {f:?}")))
+            })
+            .collect::<Result<_>>()?;
+        let n = positions.len();
+        let samples: Vec<(Vec<f32>, bool)> =
+            samples.iter().map(|(x, l)| (positions.iter().map(|&k| x[k]).collect(), *l)).collect();
+        let samples = samples.as_slice();
         let m = samples.len() as f64;
         let mut mean = vec![0f64; n];
         let mut var = vec![0f64; n];
@@ -269,17 +364,20 @@ impl FlagModel {
         let mut model = FlagModel {
             version: 1,
             trained_on: trained_on.to_string(),
-            features: FEATURES.iter().map(|s| s.to_string()).collect(),
+            features: positions.iter().map(|&k| FEATURES[k].to_string()).collect(),
             mean: mean.iter().map(|v| *v as f32).collect(),
             std: std.iter().map(|v| *v as f32).collect(),
             weights: w.iter().map(|v| *v as f32).collect(),
             bias: b as f32,
             flagged: 0.5,
             suggested: 0.25,
+            // Scores the projected samples first; the real positions are set below.
+            positions: (0..n).collect(),
         };
         let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
         model.flagged = best_threshold(&scored, 1.0);
         model.suggested = best_threshold(&scored, 2.0).min(model.flagged);
+        model.positions = positions;
         Ok(model)
     }
 }
@@ -362,10 +460,12 @@ mod tests {
     fn the_shipped_models_load() {
         FlagModel::shipped_match();
         FlagModel::shipped_match_lexical();
+        FlagModel::shipped_match_transcript();
+        FlagModel::shipped_match_transcript_lexical();
         assert!(FlagModel::shipped_lexical().flagged > 0.0);
         let m = FlagModel::shipped();
         assert!(m.flagged >= m.suggested);
-        assert_eq!(m.features.len(), FEATURES.len());
+        assert!(!m.features.is_empty());
     }
 
     #[test]
@@ -378,8 +478,15 @@ mod tests {
             x[8] = (i % 5) as f32;
             samples.push((x, pos));
         }
-        let m = FlagModel::train(&samples, "test").unwrap();
+        let m = FlagModel::train(&samples, &FEATURES, "test").unwrap();
         assert!(m.weights[0] > 1.0, "{:?}", m.weights);
+        // A model on a subset reads its features by name and survives a JSON round trip.
+        let sub = FlagModel::train(&samples, &["log_terms", "fused"], "test").unwrap();
+        assert_eq!(sub.features, ["log_terms", "fused"]);
+        assert!(sub.weights[1] > 1.0, "{:?}", sub.weights);
+        let back = FlagModel::from_json(&serde_json::to_string(&sub).unwrap()).unwrap();
+        assert_eq!(back.probability(&samples[0].0), sub.probability(&samples[0].0));
+        assert!(FlagModel::from_json(&serde_json::to_string(&sub).unwrap().replace("log_terms", "nope")).is_err());
         let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (m.probability(x), *l)).collect();
         assert!(average_precision(&scored) > 0.99);
         let p = prf(&scored, m.flagged);

@@ -50,6 +50,8 @@ struct ShippedModels {
     flag_lexical: Arc<FlagModel>,
     matching: Arc<FlagModel>,
     matching_lexical: Arc<FlagModel>,
+    matching_transcript: Arc<FlagModel>,
+    matching_transcript_lexical: Arc<FlagModel>,
 }
 
 fn shipped_models() -> Arc<ShippedModels> {
@@ -61,6 +63,8 @@ fn shipped_models() -> Arc<ShippedModels> {
                 flag_lexical: Arc::new(FlagModel::shipped_lexical()),
                 matching: Arc::new(FlagModel::shipped_match()),
                 matching_lexical: Arc::new(FlagModel::shipped_match_lexical()),
+                matching_transcript: Arc::new(FlagModel::shipped_match_transcript()),
+                matching_transcript_lexical: Arc::new(FlagModel::shipped_match_transcript_lexical()),
             })
         })
         .clone()
@@ -430,14 +434,19 @@ impl ClaimIndex {
         }
     }
 
-    /// The match-confidence model that scores each hit (set, or shipped for the matcher in use).
-    pub fn match_model(&self) -> Arc<FlagModel> {
+    /// The match model that scores and re-ranks each hit: the one set, else the shipped one for
+    /// the matcher in use (hybrid or lexical) and the kind of statement: a transcript's sentence
+    /// (with a speaker or a previous sentence; trained on debates) or standalone text (a post, a
+    /// quote; trained on tweets).
+    pub fn match_model(&self, transcript: bool) -> Arc<FlagModel> {
         let set = self.match_model.lock().ok().and_then(|g| g.clone());
         set.unwrap_or_else(|| {
-            if self.embedder.is_some() {
-                self.shipped.matching.clone()
-            } else {
-                self.shipped.matching_lexical.clone()
+            let m = &self.shipped;
+            match (self.embedder.is_some(), transcript) {
+                (true, false) => m.matching.clone(),
+                (false, false) => m.matching_lexical.clone(),
+                (true, true) => m.matching_transcript.clone(),
+                (false, true) => m.matching_transcript_lexical.clone(),
             }
         })
     }

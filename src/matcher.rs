@@ -127,6 +127,8 @@ pub struct MatchConfig {
     pub candidates: usize,
     /// Strip links (http…, pic.twitter.com/…) from statements before matching.
     pub strip_links: bool,
+    /// Split hashtags and @mentions into words (`#Trump2020` → `Trump 2020`, `@SpeakerPelosi` → `Speaker Pelosi`).
+    pub split_tags: bool,
     /// Weight of the previous sentence's terms (0 = ignore the context).
     pub context_weight: f32,
     /// Weight of the statement's speaker matching the claim's speaker.
@@ -141,6 +143,8 @@ pub struct MatchConfig {
     pub semantic_candidates: usize,
     /// Embed the previous sentence together with the statement.
     pub semantic_context: bool,
+    /// How many of the best distinct claims the match model re-ranks (0 = keep the fused order).
+    pub rerank_depth: usize,
 }
 
 impl Default for MatchConfig {
@@ -148,6 +152,7 @@ impl Default for MatchConfig {
         MatchConfig {
             candidates: CANDIDATES,
             strip_links: true,
+            split_tags: true,
             context_weight: 0.4,
             speaker_weight: 1.0,
             evidence_weight: 1.0,
@@ -155,11 +160,22 @@ impl Default for MatchConfig {
             semantic_weight: 0.5,
             semantic_candidates: 100,
             semantic_context: true,
+            rerank_depth: 20,
         }
     }
 }
 
 impl MatchConfig {
+    /// A statement (or its context) as the matcher reads it: links stripped and tags split, as configured.
+    pub fn clean(&self, text: &str) -> String {
+        let t = if self.strip_links { strip_links(text) } else { text.to_string() };
+        if self.split_tags {
+            split_tags(&t)
+        } else {
+            t
+        }
+    }
+
     /// Sets one knob from `name=value` text.
     pub fn set(&mut self, assignment: &str) -> Result<()> {
         let (name, value) = assignment
@@ -235,6 +251,51 @@ pub fn strip_links(text: &str) -> String {
         .join(" ")
 }
 
+/// Splits hashtags and @mentions into the words they run together: `#Trump2020` → `Trump 2020`,
+/// `@NWSBirmingham` → `NWS Birmingham`, `@real_donald` → `real donald`. Other text is kept as is.
+pub fn split_tags(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        let starts_tag = (c == '#' || c == '@')
+            && (i == 0 || !chars[i - 1].is_alphanumeric())
+            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+        if !starts_tag {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let mut end = start;
+        while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
+            end += 1;
+        }
+        let tag = &chars[start..end];
+        for (k, &ch) in tag.iter().enumerate() {
+            if ch == '_' {
+                out.push(' ');
+                continue;
+            }
+            if k > 0 {
+                let prev = tag[k - 1];
+                let next_lower = tag.get(k + 1).is_some_and(|n| n.is_lowercase());
+                let boundary = (prev.is_lowercase() && ch.is_uppercase())
+                    || (prev.is_alphabetic() && ch.is_numeric())
+                    || (prev.is_numeric() && ch.is_alphabetic())
+                    || (prev.is_uppercase() && ch.is_uppercase() && next_lower);
+                if boundary {
+                    out.push(' ');
+                }
+            }
+            out.push(ch);
+        }
+        i = end;
+    }
+    out
+}
+
 /// Analyzed, deduplicated terms of a text.
 fn terms_of(analyzer: &mut tantivy::tokenizer::TextAnalyzer, text: &str) -> BTreeSet<String> {
     analysis::tokens(analyzer, text).into_iter().collect()
@@ -281,7 +342,7 @@ impl ClaimIndex {
         let texts: Vec<String> = reqs
             .iter()
             .map(|r| {
-                let t = if config.strip_links { strip_links(&r.text) } else { r.text.clone() };
+                let t = config.clean(&r.text);
                 match (&r.context, config.semantic_context) {
                     (Some(c), true) => format!("{c} {t}"),
                     _ => t,
@@ -303,10 +364,18 @@ impl ClaimIndex {
         let limit = req.limit.unwrap_or(5);
         check_paging(limit, 0)?;
         let (candidates, stmt_terms, mut analyzer) = self.candidates(searcher, req, config, qvec.as_deref())?;
-        // Group twins and keep enough distinct claims for the flag's margin features.
-        let keep = limit.max(5);
+        let rank_of = |key: &dyn Fn(&Candidate) -> Option<f32>| -> HashMap<DocAddress, usize> {
+            let mut v: Vec<(f32, &Candidate)> = candidates.iter().filter_map(|c| key(c).map(|k| (k, c))).collect();
+            v.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+            v.into_iter().enumerate().map(|(i, (_, c))| (c.addr, i)).collect()
+        };
+        let lexical_ranks = rank_of(&|c| Some(c.lexical + c.evidence));
+        let semantic_ranks = rank_of(&|c| c.semantic);
+        // Group twins and keep enough distinct claims for the flag's margin features and the re-ranker.
+        let keep = limit.max(5).max(config.rerank_depth);
         let mut hits: Vec<MatchHit> = Vec::new();
         let mut scores: Vec<(f32, f32, f32)> = Vec::new();
+        let mut addrs: Vec<DocAddress> = Vec::new();
         let mut groups: HashMap<String, usize> = HashMap::new();
         for c in candidates {
             if let Some(&i) = groups.get(&c.dup) {
@@ -321,6 +390,7 @@ impl ClaimIndex {
             };
             groups.insert(c.dup, hits.len());
             scores.push((c.score, c.lexical, c.evidence));
+            addrs.push(c.addr);
             hits.push(MatchHit {
                 score: 0.0,
                 lexical: c.lexical,
@@ -333,35 +403,56 @@ impl ClaimIndex {
             });
         }
         let model = self.flag_model();
-        let claim_terms: Vec<BTreeSet<String>> = hits
+        let claim_tokens: Vec<Vec<String>> = hits
             .iter()
             .map(|h| {
                 let title = h.claim.review.as_ref().and_then(|r| r.title.as_deref()).unwrap_or("");
-                terms_of(&mut analyzer, &format!("{}\n{}", h.claim.text, title))
+                analysis::tokens(&mut analyzer, &format!("{}\n{}", h.claim.text, title))
             })
             .collect();
+        let claim_terms: Vec<BTreeSet<String>> = claim_tokens.iter().map(|t| t.iter().cloned().collect()).collect();
+        let parts: Vec<Option<(f32, f32)>> = match qvec.as_deref() {
+            Some(q) => addrs.iter().map(|a| self.vectors().similarities(searcher, *a, q)).collect::<Result<_>>()?,
+            None => vec![None; hits.len()],
+        };
         let signals: Vec<HitSignals> = hits
             .iter()
-            .zip(&scores)
-            .zip(&claim_terms)
-            .map(|((h, s), terms)| HitSignals {
-                fused: s.0,
-                lexical: s.1,
-                evidence: s.2,
+            .enumerate()
+            .map(|(i, h)| HitSignals {
+                fused: scores[i].0,
+                lexical: scores[i].1,
+                evidence: scores[i].2,
                 semantic: h.semantic,
-                terms,
+                semantic_parts: parts[i],
+                lexical_rank: lexical_ranks.get(&addrs[i]).copied().unwrap_or(lexical_ranks.len()),
+                semantic_rank: semantic_ranks.get(&addrs[i]).copied(),
+                terms: &claim_terms[i],
+                tokens: &claim_tokens[i],
                 claim: &h.claim,
             })
             .collect();
-        let stmt = Statement { text: &req.text, terms: &stmt_terms, speaker: req.speaker.as_deref(), date: req.date };
+        let text = config.clean(&req.text);
+        let stmt_tokens = analysis::tokens(&mut analyzer, &text);
+        let stmt = Statement {
+            text: &req.text,
+            terms: &stmt_terms,
+            tokens: &stmt_tokens,
+            speaker: req.speaker.as_deref(),
+            date: req.date,
+        };
         let feats: Vec<Vec<f32>> = (0..signals.len()).map(|i| flag::features(&stmt, &signals, i)).collect();
         drop(signals);
-        let match_model = self.match_model();
-        for (h, x) in hits.iter_mut().zip(&feats) {
+        let match_model = self.match_model(req.speaker.is_some() || req.context.is_some());
+        let mut ranked: Vec<(MatchHit, Vec<f32>)> = hits.into_iter().zip(feats).collect();
+        for (h, x) in &mut ranked {
             h.score = match_model.probability(x);
             h.reasons = match_model.reasons(x, 3);
             h.features = x.clone();
         }
+        // The match model re-ranks the best `rerank_depth` claims (a stable sort: ties keep the fused order).
+        let depth = config.rerank_depth.min(ranked.len());
+        ranked[..depth].sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
+        let (mut hits, feats): (Vec<MatchHit>, Vec<Vec<f32>>) = ranked.into_iter().unzip();
         hits.truncate(limit);
         if !req.no_evidence {
             for h in &mut hits {
@@ -372,7 +463,11 @@ impl ClaimIndex {
                     .collect();
             }
         }
-        let top = feats.into_iter().next().unwrap_or_else(|| vec![0.0; flag::FEATURES.len()]);
+        let mut top = feats.into_iter().next().unwrap_or_else(|| vec![0.0; flag::FEATURES.len()]);
+        if let Some(best) = hits.first() {
+            top[flag::MATCH_PROB] = best.score;
+            top[flag::MATCH_MARGIN] = best.score - hits.get(1).map_or(0.0, |h| h.score);
+        }
         let score = if hits.is_empty() { 0.0 } else { model.probability(&top) };
         Ok(MatchResult {
             text: req.text.clone(),
@@ -405,7 +500,7 @@ impl ClaimIndex {
         };
         let field = f.body(lang);
         let mut analyzer = self.analyzer(lang);
-        let text = if config.strip_links { strip_links(&req.text) } else { req.text.clone() };
+        let text = config.clean(&req.text);
         let terms = terms_of(&mut analyzer, &text);
         if terms.is_empty() {
             return Ok((Vec::new(), terms, analyzer));
@@ -423,7 +518,7 @@ impl ClaimIndex {
         let max_score = max_score.max(1e-6);
         if config.context_weight > 0.0 {
             if let Some(ctx) = req.context.as_deref() {
-                let ctx = if config.strip_links { strip_links(ctx) } else { ctx.to_string() };
+                let ctx = config.clean(ctx);
                 for t in terms_of(&mut analyzer, &ctx).difference(&terms) {
                     let q = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
                     should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.context_weight))));
@@ -590,5 +685,31 @@ impl ClaimIndex {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_split_into_words() {
+        assert_eq!(split_tags("#Trump2020 hat"), "Trump 2020 hat");
+        assert_eq!(split_tags("ask @LindseyGrahamSC now"), "ask Lindsey Graham SC now");
+        assert_eq!(split_tags("— NWS (@NWSBirmingham) #alwx"), "— NWS (NWS Birmingham) alwx");
+        assert_eq!(split_tags("@real_donald_trump"), "real donald trump");
+        // Not tags: an e-mail address, a lone sign, a number sign before a space.
+        assert_eq!(split_tags("mail a@b.org # 1 @ home"), "mail a@b.org # 1 @ home");
+        assert_eq!(split_tags("#émigrésRentrent"), "émigrés Rentrent");
+    }
+
+    #[test]
+    fn clean_follows_the_config() {
+        let mut c = MatchConfig::default();
+        assert_eq!(c.clean("#MAGA rally https://t.co/x"), "MAGA rally");
+        c.split_tags = false;
+        assert_eq!(c.clean("#MAGA rally https://t.co/x"), "#MAGA rally");
+        c.strip_links = false;
+        assert_eq!(c.clean("#MAGA rally https://t.co/x"), "#MAGA rally https://t.co/x");
     }
 }

@@ -122,6 +122,15 @@ impl VectorCache {
         Ok(best)
     }
 
+    /// The similarities of `query` to one claim's statement and to its review title, if it has vectors.
+    pub fn similarities(&self, searcher: &Searcher, addr: DocAddress, query: &[f32]) -> Result<Option<(f32, f32)>> {
+        let vecs = self.segment(searcher, addr.segment_ord)?;
+        Ok(vecs.docs.binary_search(&addr.doc_id).ok().map(|i| {
+            let base = i * PER_CLAIM * DIM;
+            (dot(query, &vecs.data[base..base + DIM]), dot(query, &vecs.data[base + DIM..base + 2 * DIM]))
+        }))
+    }
+
     /// The similarity of `query` to one claim, if it has vectors.
     pub fn similarity(&self, searcher: &Searcher, addr: DocAddress, query: &[f32]) -> Result<Option<f32>> {
         let vecs = self.segment(searcher, addr.segment_ord)?;

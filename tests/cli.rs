@@ -113,3 +113,54 @@ fn articles_dry_run_shows_the_extraction() {
     assert!(text.contains("[MISLEADING]") && text.contains("refutes"), "{text}");
     assert!(!dir.path().join("index").exists(), "a dry run writes nothing");
 }
+
+#[test]
+fn a_replay_dump_trains_a_flag_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = root().join("corpus");
+    let args = ["eval", "--claims", corpus.to_str().unwrap()];
+    let dump = dir.path().join("replay.tsv");
+    let (debates, qrels) = (fixture("debate"), fixture("debate/qrels.tsv"));
+    let out = claimdex(
+        &[
+            &args[..],
+            &["--debates", debates.to_str().unwrap(), "--qrels", qrels.to_str().unwrap()],
+            &["--dump", dump.to_str().unwrap()],
+        ]
+        .concat(),
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("flag AP"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(&dump).unwrap().lines().count(), 25);
+    let model = dir.path().join("flag.json");
+    let out = claimdex(
+        &[
+            &["train-flag", "--samples", dump.to_str().unwrap(), "--out", model.to_str().unwrap()][..],
+            &["--without", "question,first_person"],
+        ]
+        .concat(),
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("24 sentences, 5 repeats"), "{}", stdout(&out));
+    let m = claimdex::FlagModel::from_json(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert!(!m.features.iter().any(|f| f == "question" || f == "first_person"));
+    // The trained model can be evaluated in its turn.
+    let out = claimdex(
+        &[
+            &args[..],
+            &["--debates", debates.to_str().unwrap(), "--qrels", qrels.to_str().unwrap()],
+            &["--flag-model", model.to_str().unwrap()],
+        ]
+        .concat(),
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A broken dump names its file, line and field.
+    std::fs::write(&dump, "query\trank\tright\tfused\nq\t1\t1\tnope\n").unwrap();
+    let out =
+        claimdex(&["train-flag", "--samples", dump.to_str().unwrap(), "--out", model.to_str().unwrap()], dir.path());
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("replay.tsv:2") && stderr(&out).contains("fused"), "{}", stderr(&out));
+}

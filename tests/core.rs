@@ -240,9 +240,19 @@ fn replaying_a_hand_made_debate_ranks_the_repeats_first() {
     let mut indexes = vec![corpus_index()];
     indexes.extend(crate::util::corpus_index_semantic());
     for idx in indexes {
-        let (report, samples) = eval::replay_debates(&idx, &transcripts, &qrels).unwrap();
+        let mut dump = Vec::new();
+        let (report, samples) = eval::replay_debates(&idx, &transcripts, &qrels, Some(&mut dump)).unwrap();
         assert_eq!((report.debates, report.sentences, report.repeats), (1, 24, 5));
         assert_eq!(samples.len(), 24);
+        // The dump reads back as the same samples (to 5 decimals), for `train-flag --samples`.
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), &dump).unwrap();
+        let back = eval::read_dump(file.path()).unwrap();
+        assert_eq!(back.len(), samples.len());
+        for ((x, l), (y, m)) in back.iter().zip(&samples) {
+            assert_eq!(l, m);
+            assert!(x.iter().zip(y).all(|(a, b)| (a - b).abs() < 1e-4), "{x:?} vs {y:?}");
+        }
         assert!(report.ap > 0.8, "{report:?}");
         // The flag's second tier catches most repeats; nothing unrelated is flagged.
         assert!(report.suggested.correct >= 3, "{report:?}");
@@ -255,6 +265,33 @@ fn replaying_a_hand_made_debate_ranks_the_repeats_first() {
         .match_claims(&MatchRequest::new("The Mojahedin are fully committed to enforcing the amnesty decree."))
         .unwrap();
     assert!(!res.reasons.is_empty() && res.hits[0].claim.id == "polygraph-balki-2021-12-05", "{res:?}");
+}
+
+#[test]
+fn the_match_model_reranks_only_the_top_hits() {
+    use claimdex::MatchConfig;
+    let idx = corpus_index();
+    let req = MatchRequest { limit: Some(10), no_evidence: true, ..MatchRequest::new("Taliban amnesty for officials") };
+    let fused = {
+        idx.set_match_config(MatchConfig { rerank_depth: 0, ..MatchConfig::default() });
+        idx.match_claims(&req).unwrap()
+    };
+    idx.set_match_config(MatchConfig { rerank_depth: 3, ..MatchConfig::default() });
+    let reranked = idx.match_claims(&req).unwrap();
+    let ids = |r: &claimdex::MatchResult| r.hits.iter().map(|h| h.claim.id.clone()).collect::<Vec<_>>();
+    let (a, b) = (ids(&fused), ids(&reranked));
+    assert!(a.len() > 3, "{a:?}");
+    // The same claims; the first three in the match model's order, the rest in fused order.
+    let mut top_a = a[..3].to_vec();
+    top_a.sort();
+    let mut top_b = b[..3].to_vec();
+    top_b.sort();
+    assert_eq!(top_a, top_b);
+    assert_eq!(a[3..], b[3..]);
+    assert!(reranked.hits[..3].windows(2).all(|w| w[0].score >= w[1].score), "{:?}", reranked.hits);
+    // The flag sees the match model's confidence in the top hit.
+    let k = claimdex::flag::MATCH_PROB;
+    assert_eq!(reranked.features[k], reranked.hits[0].score);
 }
 
 #[test]
