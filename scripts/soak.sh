@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Sustained load: serves an index with the release build of `claimdex serve` on loopback, drives
 # POST /api/match and GET /api/search with wrk at high concurrency for DURATION seconds, samples
-# the server's RSS from /proc every 10 s and reports requests served, non-2xx responses, socket
-# errors and memory growth from warm-up (60 s) to the end.
+# the server's memory from /proc every 10 s (RSS, and its anonymous and file-backed parts) and
+# reports requests served, non-2xx responses, socket errors and memory growth from warm-up (60 s)
+# to the end.
 #
 #   scripts/soak.sh [DATA]                         # DATA: claims to index (e.g. ../shared/data/checkthat2021-2b/vclaims.jsonl.gz); default corpus/
 #   DURATION=120 CONNECTIONS=64 scripts/soak.sh ../shared/data/checkthat2021-2b/vclaims.jsonl.gz
 #
 # Environment: DURATION (s, default 600), CONNECTIONS (total, default 64, split 3:1 match:search),
 # THREADS (wrk threads per run, default 2), STATEMENTS (statements file for wrk-match.lua; default
-# the queries TSV next to DATA if there is one). Exits non-zero if any request failed or the server died.
+# the queries TSV next to DATA if there is one), SOAK_LOG (a file to keep the memory samples in).
+# The server inherits the environment (e.g. MALLOC_ARENA_MAX). Exits non-zero if any request
+# failed or the server died.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,11 +67,12 @@ ADDR="$(sed -n 's|^listening on http://||p' "$WORK/serve.out" | head -1)"
 [ -n "$ADDR" ] || fail "the server did not start"
 echo "soak: serving on $ADDR (pid $SERVER_PID); $(curl -s "http://$ADDR/api/stats" | head -c 200)" >&2
 
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo 0; }
-# Anonymous (heap) and file-backed (the mmapped index) parts of the RSS, in kB.
-rss_parts() { awk '/^RssAnon:/ {a=$2} /^RssFile:/ {f=$2} END {print "anon " a " file " f}' "/proc/$SERVER_PID/status" 2>/dev/null; }
-# RSS every 10 s: "<seconds> <kB>".
-( t=0; while kill -0 "$SERVER_PID" 2>/dev/null; do echo "$t $(rss_kb)" >>"$WORK/rss.log"; sleep 10; t=$((t + 10)); done ) &
+# Memory of the server in kB: total RSS, its anonymous part (heap, thread stacks, the model's
+# weights) and its file-backed part (the mmapped index and the binary), and the thread count.
+# RssFile is page cache that the kernel may drop; heap growth shows in RssAnon.
+mem() { awk '/^VmRSS:/ {r=$2} /^RssAnon:/ {a=$2} /^RssFile:/ {f=$2} /^Threads:/ {t=$2} END {print r+0, a+0, f+0, t+0}' "/proc/$SERVER_PID/status" 2>/dev/null || echo "0 0 0 0"; }
+# A sample every 10 s: "<seconds> <rss> <anon> <file> <threads>".
+( t=0; while kill -0 "$SERVER_PID" 2>/dev/null; do echo "$t $(mem)" >>"$WORK/rss.log"; sleep 10; t=$((t + 10)); done ) &
 SAMPLER_PID=$!
 
 MATCH_C=$((CONNECTIONS * 3 / 4)); SEARCH_C=$((CONNECTIONS - MATCH_C))
@@ -82,8 +86,7 @@ WRK2=$!
 wait "$WRK1" "$WRK2" || true
 sleep 1
 kill "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
-END_KB="$(rss_kb)"
-END_PARTS="$(rss_parts)"
+END_MEM="$(mem)"
 ALIVE=yes; kill -0 "$SERVER_PID" 2>/dev/null || ALIVE=no
 HEALTH="$(curl -s -o /dev/null -w '%{http_code}' "http://$ADDR/healthz" || true)"
 
@@ -98,11 +101,21 @@ report() { # file label
 echo "== soak: ${DURATION} s against $ADDR (data: ${DATA:-corpus/}) =="
 report "$WORK/wrk-match.txt" "POST /api/match "
 report "$WORK/wrk-search.txt" "GET /api/search "
-WARM_KB="$(awk -v w="$WARMUP" '$1 >= w {print $2; exit}' "$WORK/rss.log")"
-START_KB="$(head -1 "$WORK/rss.log" | awk '{print $2}')"
-echo "RSS: start ${START_KB} kB, warm-up (${WARMUP} s) ${WARM_KB:-?} kB, end ${END_KB} kB, growth $(awk -v a="${WARM_KB:-0}" -v b="$END_KB" 'BEGIN { if (a > 0) printf "%.1f%%", (b - a) * 100 / a; else print "?" }')"
-echo "RSS samples (s kB): $(tr '\n' ' ' <"$WORK/rss.log")"
-echo "RSS at the end: $END_PARTS"
+WARM_MEM="$(awk -v w="$WARMUP" '$1 >= w {print $2, $3, $4; exit}' "$WORK/rss.log")"
+START_MEM="$(head -1 "$WORK/rss.log" | awk '{print $2, $3, $4}')"
+# "<label> <warm-up kB> <end kB>": growth from warm-up to the end.
+growth() { awk -v l="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%s: warm-up %.1f MB, end %.1f MB, growth ", l, a / 1024, b / 1024; if (a > 0) printf "%+.1f%%\n", (b - a) * 100 / a; else print "?" }'; }
+read -r S_RSS S_ANON S_FILE <<<"${START_MEM:-0 0 0}"
+read -r W_RSS W_ANON W_FILE <<<"${WARM_MEM:-0 0 0}"
+read -r E_RSS E_ANON E_FILE E_THREADS <<<"$END_MEM"
+echo "memory at start: RSS $((S_RSS / 1024)) MB (anon $((S_ANON / 1024)), file $((S_FILE / 1024))); warm-up at ${WARMUP} s"
+growth "RSS     " "$W_RSS" "$E_RSS"
+growth "RssAnon " "$W_ANON" "$E_ANON"
+growth "RssFile " "$W_FILE" "$E_FILE"
+echo "threads at the end: $E_THREADS"
+echo "samples (s, RSS kB, anon kB, file kB, threads):"
+sed 's/^/  /' "$WORK/rss.log"
+[ -n "${SOAK_LOG:-}" ] && cp "$WORK/rss.log" "$SOAK_LOG"
 echo "server alive: $ALIVE, /healthz: $HEALTH, errors logged: $(grep -c -i 'error' "$WORK/serve.err" || true)"
 
 TOTAL_BAD=$(( $(awk -F': ' '/Non-2xx/ {s+=$2} END {print s+0}' "$WORK/wrk-match.txt" "$WORK/wrk-search.txt") ))

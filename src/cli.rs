@@ -943,7 +943,11 @@ fn run_serve(cli: &Cli, a: &ServeArgs) -> anyhow::Result<()> {
         idx.lock_for_writing().with_context(|| format!("taking the writer lock of {}", cli.index.display()))?;
     }
     let state = std::sync::Arc::new(crate::server::AppState::new(idx, token));
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(crate::server::MAX_BLOCKING_THREADS)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(a.addr).await.with_context(|| format!("binding {}", a.addr))?;
         let addr = listener.local_addr().context("reading the bound address")?;

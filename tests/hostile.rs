@@ -282,6 +282,28 @@ fn odd_queries_answer_or_fail_clearly() {
     }
 }
 
+/// Found by cargo-fuzz (fuzz/regressions/query/): tantivy's query parser takes time exponential in
+/// the nesting of parentheses, so a 25-byte query could hold a core for minutes.
+#[test]
+fn nested_groups_are_refused_quickly() {
+    let idx = corpus_index();
+    let deep = format!("{}amnesty", "(".repeat(30));
+    let balanced = format!("{}amnesty{}", "(".repeat(20), ")".repeat(20));
+    let negated = format!("{}amnesty", "-(".repeat(25));
+    for q in [deep.as_str(), balanced.as_str(), negated.as_str(), "\"((((((((((((((((((((\" amnesty"] {
+        let start = Instant::now();
+        let r = idx.search(&SearchRequest::new(q));
+        assert!(start.elapsed() < Duration::from_secs(1), "{q} took {:?}", start.elapsed());
+        assert!(matches!(r, Err(Error::QueryParse(_))), "{q}: {r:?}");
+    }
+    // Ten levels are still allowed, and quick.
+    let ten = format!("{}amnesty{}", "(".repeat(10), ")".repeat(10));
+    let start = Instant::now();
+    let hits = idx.search(&SearchRequest::new(&ten)).expect("ten levels parse");
+    assert!(start.elapsed() < Duration::from_secs(1), "ten levels took {:?}", start.elapsed());
+    assert!(hits.total > 0);
+}
+
 #[tokio::test]
 async fn paging_parameters_at_the_edges_over_http() {
     let s = state(None);

@@ -378,6 +378,8 @@ fn review_publisher(obj: &Map<String, Value>) -> Option<Publisher> {
 }
 
 /// The host of a URL, lowercased and without "www." ("https://www.PolitiFact.com/x" → "politifact.com").
+/// None unless it is a plausible host: a colon is only allowed inside an IPv6 literal, so that
+/// `https://{host}` (the export) reads back as the same host.
 fn host(url: &str) -> Option<String> {
     let rest = url.trim();
     let rest = match rest.find("://") {
@@ -386,13 +388,17 @@ fn host(url: &str) -> Option<String> {
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let authority = authority.rsplit('@').next().unwrap_or("");
-    let host = match authority.rfind(':') {
-        Some(i) if !authority.ends_with(']') => &authority[..i],
+    // Drop a port (digits after the last colon, outside an IPv6 literal).
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if !authority.ends_with(']') && port.bytes().all(|b| b.is_ascii_digit()) => h,
         _ => authority,
     };
-    let host = host.to_lowercase();
-    let host = host.strip_prefix("www.").unwrap_or(&host);
-    (!host.is_empty() && !host.contains(char::is_whitespace)).then(|| host.to_string())
+    let mut host = host.to_lowercase();
+    while let Some(rest) = host.strip_prefix("www.") {
+        host = rest.to_string();
+    }
+    let ipv6 = host.starts_with('[') && host.ends_with(']');
+    (!host.is_empty() && !host.contains(char::is_whitespace) && (ipv6 || !host.contains(':'))).then_some(host)
 }
 
 /// A number from a JSON number or a numeric string; never NaN or infinite.
@@ -1229,5 +1235,20 @@ mod tests {
         assert_eq!(host("https://").as_deref(), None);
         assert_eq!(host("").as_deref(), None);
         assert_eq!(host("https://ünïcode.example/").as_deref(), Some("ünïcode.example"));
+        assert_eq!(host("http://[::1]:8080/a").as_deref(), Some("[::1]"));
+    }
+
+    /// Found by cargo-fuzz (fuzz/regressions/claimreview/): a host that `https://{host}` does not
+    /// read back as itself broke the ClaimReview round trip.
+    #[test]
+    fn hosts_read_back_as_themselves() {
+        assert_eq!(host("http://a::").as_deref(), None);
+        assert_eq!(host("https://a:b/").as_deref(), None);
+        assert_eq!(host("https://www.www.Example.org").as_deref(), Some("example.org"));
+        for url in ["http://a::", "https://::::", "www.www.a", "http://x:1:2", "https://[::1]:80", "a.b:", "WWW.a"] {
+            if let Some(h) = host(url) {
+                assert_eq!(host(&format!("https://{h}")).as_deref(), Some(h.as_str()), "{url}");
+            }
+        }
     }
 }

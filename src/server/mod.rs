@@ -33,6 +33,12 @@ use crate::ClaimIndex;
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Longest a request may take before it is answered 503.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Most threads in the runtime's blocking pool, where searches and matches run (tokio's default
+/// is 512). Each thread that runs the model keeps a 1 MiB matrix-product buffer (gemm's
+/// thread-local L2 slab) for as long as it lives, and the pool adds a thread whenever none is
+/// idle, so under load the server's memory grew with every new peak of concurrent requests.
+/// The work is bound by the CPU, so more threads than this gain nothing; requests beyond it wait.
+pub const MAX_BLOCKING_THREADS: usize = 64;
 
 /// What every handler shares, built once at start.
 pub struct AppState {
