@@ -32,19 +32,25 @@ echo "CheckThat! 2020 $SPLIT (tweets vs Snopes), MAP@5 as is / twins merged"
 echo
 echo "| system | MAP@5 | settings |"
 echo "|---|---|---|"
-row20 "BM25, claim+title one field, stemmed, stopwords" --set strip_links=false --set semantic_weight=0
-row20 "+ links stripped from tweets" --set semantic_weight=0
-row20 "+ MiniLM cosine, weight 1.0" --set semantic_weight=1.0
-row20 "+ MiniLM cosine, weight 0.5 (shipped)"
+row20 "BM25, claim+title one field, stemmed, stopwords" --set strip_links=false --set split_tags=false --set semantic_weight=0 --set rerank_depth=0
+row20 "+ links stripped from tweets" --set split_tags=false --set semantic_weight=0 --set rerank_depth=0
+row20 "+ hashtags and @mentions split into words" --set semantic_weight=0 --set rerank_depth=0
+row20 "+ match model re-ranks the top 20 (lexical shipped)" --set semantic_weight=0
+row20 "MiniLM cosine added, weight 1.0, fused order" --set semantic_weight=1.0 --set rerank_depth=0
+row20 "MiniLM cosine added, weight 0.5, fused order" --set rerank_depth=0
+row20 "+ match model re-ranks the top 20 (shipped)"
 echo
 echo "CheckThat! 2021-2B $SPLIT (debate sentences vs PolitiFact)"
 echo
 echo "| system | MAP@5 | R@10 | settings |"
 echo "|---|---|---|---|"
 OFF="--set evidence_weight=0 --set context_weight=0 --set speaker_weight=0 --set semantic_weight=0"
-row21 "BM25, claim+title one field (plain)" $OFF
-row21 "+ fact-check article passages" --set context_weight=0 --set speaker_weight=0 --set semantic_weight=0
-row21 "+ speaker name vs claim speaker" --set context_weight=0 --set semantic_weight=0
-row21 "+ previous sentence as context (lexical shipped)" --set semantic_weight=0
-row21 "+ MiniLM cosine (statement only)" --set semantic_context=false
-row21 "+ MiniLM over previous + current sentence (shipped)"
+row21 "BM25, claim+title one field (plain)" $OFF --set rerank_depth=0
+row21 "+ fact-check article passages" --set context_weight=0 --set speaker_weight=0 --set semantic_weight=0 --set rerank_depth=0
+row21 "+ speaker name vs claim speaker" --set context_weight=0 --set semantic_weight=0 --set rerank_depth=0
+row21 "+ previous sentence as context" --set semantic_weight=0 --set rerank_depth=0
+row21 "+ match model re-ranks the top 20 (lexical shipped)" --set semantic_weight=0
+row21 "MiniLM cosine added (statement only), fused order" --set semantic_context=false --set rerank_depth=0
+row21 "MiniLM over previous + current sentence, fused order" --set rerank_depth=0
+row21 "+ match model re-ranks the top 20 (shipped)"
+row21 "same, MiniLM over the statement only" --set semantic_context=false

@@ -415,16 +415,21 @@ impl ClaimIndex {
     }
 
     /// The repeat-flag model: the one set with [`set_flag_model`](Self::set_flag_model), else
-    /// the shipped one for hybrid matching (semantic model loaded) or lexical matching.
+    /// the shipped one for hybrid matching (semantic model loaded and weighted) or lexical matching.
     pub fn flag_model(&self) -> Arc<FlagModel> {
         let set = self.flag_model.lock().ok().and_then(|g| g.clone());
         set.unwrap_or_else(|| {
-            if self.embedder.is_some() {
+            if self.semantic_in_use() {
                 self.shipped.flag.clone()
             } else {
                 self.shipped.flag_lexical.clone()
             }
         })
+    }
+
+    /// Whether matching uses the embeddings: a semantic model is loaded and its weight is not 0.
+    fn semantic_in_use(&self) -> bool {
+        self.embedder.is_some() && self.match_config().semantic_weight > 0.0
     }
 
     /// Replaces the repeat-flag model (thresholds included).
@@ -442,7 +447,7 @@ impl ClaimIndex {
         let set = self.match_model.lock().ok().and_then(|g| g.clone());
         set.unwrap_or_else(|| {
             let m = &self.shipped;
-            match (self.embedder.is_some(), transcript) {
+            match (self.semantic_in_use(), transcript) {
                 (true, false) => m.matching.clone(),
                 (false, false) => m.matching_lexical.clone(),
                 (true, true) => m.matching_transcript.clone(),
