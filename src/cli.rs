@@ -62,6 +62,10 @@ pub struct TrainFlagArgs {
     /// instead of replaying the debates again.
     #[arg(long, conflicts_with_all = ["debates", "qrels", "claims"])]
     pub samples: Option<PathBuf>,
+    /// Also score the trained model on the replay samples of other debates (a dump of
+    /// `claimdex eval --debates … --dump FILE`, e.g. the dev debates): AP and both tiers.
+    #[arg(long, value_name = "FILE")]
+    pub eval_samples: Option<PathBuf>,
     /// Where to write the model (JSON).
     #[arg(long)]
     pub out: PathBuf,
@@ -703,6 +707,29 @@ fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
         model.suggested,
         a.out.display()
     );
+    if let Some(path) = &a.eval_samples {
+        let held_out = crate::eval::read_dump(path)?;
+        let scored: Vec<(f32, bool)> = held_out.iter().map(|(x, l)| (model.probability(x), *l)).collect();
+        let hours = scored.len() as f64 / (150.0 * 60.0);
+        println!(
+            "{}: {} sentences, {} repeats; AP {:.3}",
+            path.display(),
+            scored.len(),
+            scored.iter().filter(|s| s.1).count(),
+            crate::flag::average_precision(&scored)
+        );
+        for (tier, t) in [("flagged", model.flagged), ("suggested", model.suggested)] {
+            let p = crate::flag::prf(&scored, t);
+            println!(
+                "{tier:<10} >= {t:.3}: P {:.3} R {:.3} F1 {:.3}, {} flags ({:.1} per hour)",
+                p.precision,
+                p.recall,
+                p.f1,
+                p.predicted,
+                p.predicted as f64 / hours.max(1e-9)
+            );
+        }
+    }
     Ok(())
 }
 

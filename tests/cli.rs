@@ -137,13 +137,15 @@ fn a_replay_dump_trains_a_flag_model() {
     let out = claimdex(
         &[
             &["train-flag", "--samples", dump.to_str().unwrap(), "--out", model.to_str().unwrap()][..],
-            &["--without", "question,first_person"],
+            &["--without", "question,first_person", "--eval-samples", dump.to_str().unwrap()],
         ]
         .concat(),
         dir.path(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("24 sentences, 5 repeats"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("replay.tsv: 24 sentences, 5 repeats; AP "), "{}", stdout(&out));
+    assert!(stdout(&out).contains("flagged    >= "), "{}", stdout(&out));
     let m = claimdex::FlagModel::from_json(&std::fs::read_to_string(&model).unwrap()).unwrap();
     assert!(!m.features.iter().any(|f| f == "question" || f == "first_person"));
     // The trained model can be evaluated in its turn.
