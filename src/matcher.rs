@@ -5,8 +5,11 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
-use tantivy::columnar::StrColumn;
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::{
+    Bm25StatisticsProvider, BooleanQuery, BoostQuery, EnableScoring, Occur, Query, RangeQuery, Scorer, TermQuery,
+    Weight,
+};
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Searcher, Term};
@@ -15,6 +18,7 @@ use crate::analysis::{self, Lang};
 use crate::flag::{self, HitSignals, Reason, Statement};
 use crate::index::ClaimIndex;
 use crate::model::{Claim, Evidence, Kind, Record, Stance};
+use crate::schema::BodyStats;
 use crate::search::{check_paging, check_text, Filters};
 use crate::{Error, PartialDate, Result};
 
@@ -194,45 +198,111 @@ impl MatchConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
     pub addr: DocAddress,
+    /// `schema::id_key` of the claim's id.
+    pub key: u64,
+    /// The claim's id: read only where needed (ties in the ranking, twins of the hits), else empty.
     pub id: String,
-    pub dup: String,
+    /// `schema::dup_key` of the claim's statement.
+    pub dup: u64,
     pub lexical: f32,
     pub evidence: f32,
     pub semantic: Option<f32>,
     pub score: f32,
 }
 
-/// Reads string fast fields of documents, one column per segment, opened once per statement.
-struct FastStr<'a> {
+/// Reads a string fast field of documents, one column per segment, opened once per statement.
+/// Turning a term ordinal back into its string decodes a dictionary block, so the match does it
+/// only for the few documents that need it.
+pub(crate) struct FastStr<'a> {
     searcher: &'a Searcher,
     field: &'static str,
     columns: HashMap<u32, Option<StrColumn>>,
 }
 
 impl<'a> FastStr<'a> {
-    fn new(searcher: &'a Searcher, field: &'static str) -> Self {
+    pub(crate) fn new(searcher: &'a Searcher, field: &'static str) -> Self {
         FastStr { searcher, field, columns: HashMap::new() }
     }
 
-    fn all(&mut self, addr: DocAddress) -> Result<Vec<String>> {
+    pub(crate) fn first(&mut self, addr: DocAddress) -> Result<String> {
         if !self.columns.contains_key(&addr.segment_ord) {
             let col = self.searcher.segment_reader(addr.segment_ord).fast_fields().str(self.field)?;
             self.columns.insert(addr.segment_ord, col);
         }
-        let mut out = Vec::new();
+        let mut s = String::new();
         if let Some(col) = self.columns.get(&addr.segment_ord).and_then(Option::as_ref) {
-            for ord in col.term_ords(addr.doc_id) {
-                let mut s = String::new();
+            if let Some(ord) = col.term_ords(addr.doc_id).next() {
                 col.ord_to_str(ord, &mut s).map_err(|e| Error::Tantivy(e.into()))?;
-                out.push(s);
             }
         }
-        Ok(out)
+        Ok(s)
+    }
+}
+
+/// Reads a u64 fast field of documents, one column per segment, opened once per statement.
+struct FastU64<'a> {
+    searcher: &'a Searcher,
+    field: &'static str,
+    columns: HashMap<u32, Column<u64>>,
+}
+
+impl<'a> FastU64<'a> {
+    fn new(searcher: &'a Searcher, field: &'static str) -> Self {
+        FastU64 { searcher, field, columns: HashMap::new() }
     }
 
-    fn first(&mut self, addr: DocAddress) -> Result<String> {
-        Ok(self.all(addr)?.into_iter().next().unwrap_or_default())
+    fn column(&mut self, segment_ord: u32) -> Result<&Column<u64>> {
+        if !self.columns.contains_key(&segment_ord) {
+            let col = self.searcher.segment_reader(segment_ord).fast_fields().u64(self.field)?;
+            self.columns.insert(segment_ord, col);
+        }
+        Ok(self.columns.get(&segment_ord).expect("inserted above"))
     }
+
+    fn first(&mut self, addr: DocAddress) -> Result<u64> {
+        Ok(self.column(addr.segment_ord)?.first(addr.doc_id).unwrap_or_default())
+    }
+
+    fn all(&mut self, addr: DocAddress) -> Result<Vec<u64>> {
+        Ok(self.column(addr.segment_ord)?.values_for_doc(addr.doc_id).collect())
+    }
+}
+
+/// The score of each document under `parts`, added in order to `base` (or to 0), each part
+/// scored on its own. The pruned top-k search finds the right documents, but tantivy's unions
+/// add the terms of a document in an order that depends on the traversal (block-max WAND sorts
+/// its scorers, the buffered union swaps out exhausted ones), so two documents with the same
+/// terms could differ in the last bit and a tie be broken by segment layout. Summing every
+/// clause here in query order makes equal documents score equal, and ties go to the id order.
+fn exact_scores(
+    searcher: &Searcher,
+    stats: &BodyStats,
+    parts: &[Box<dyn Query>],
+    top: Vec<(f32, DocAddress)>,
+    keep_base: bool,
+) -> Result<Vec<(f32, DocAddress)>> {
+    let enable = EnableScoring::enabled_from_statistics_provider(stats, searcher);
+    let weights: Vec<Box<dyn Weight>> = parts.iter().map(|q| q.weight(enable)).collect::<tantivy::Result<_>>()?;
+    let mut order: Vec<usize> = (0..top.len()).collect();
+    order.sort_by_key(|&i| top[i].1);
+    let mut out: Vec<(f32, DocAddress)> = top.iter().map(|(s, a)| (if keep_base { *s } else { 0.0 }, *a)).collect();
+    let mut segment = u32::MAX;
+    let mut scorers: Vec<Box<dyn Scorer>> = Vec::new();
+    for i in order {
+        let addr = top[i].1;
+        if addr.segment_ord != segment {
+            let reader = searcher.segment_reader(addr.segment_ord);
+            scorers = weights.iter().map(|w| w.scorer(reader, 1.0)).collect::<tantivy::Result<_>>()?;
+            segment = addr.segment_ord;
+        }
+        for s in &mut scorers {
+            let doc = if s.doc() >= addr.doc_id { s.doc() } else { s.seek(addr.doc_id) };
+            if doc == addr.doc_id {
+                out[i].0 += s.score();
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Removes links from a statement (tweets end in t.co and pic.twitter.com links).
@@ -301,8 +371,8 @@ fn terms_of(analyzer: &mut tantivy::tokenizer::TextAnalyzer, text: &str) -> BTre
     analysis::tokens(analyzer, text).into_iter().collect()
 }
 
-fn idf(searcher: &Searcher, term: &Term, num_docs: f32) -> Result<f32> {
-    let df = searcher.doc_freq(term)? as f32;
+fn idf(stats: &BodyStats, term: &Term, num_docs: f32) -> Result<f32> {
+    let df = stats.doc_freq(term)? as f32;
     Ok((1.0 + (num_docs - df + 0.5) / (df + 0.5)).ln())
 }
 
@@ -366,7 +436,7 @@ impl ClaimIndex {
         let (candidates, stmt_terms, mut analyzer) = self.candidates(searcher, req, config, qvec.as_deref())?;
         let rank_of = |key: &dyn Fn(&Candidate) -> Option<f32>| -> HashMap<DocAddress, usize> {
             let mut v: Vec<(f32, &Candidate)> = candidates.iter().filter_map(|c| key(c).map(|k| (k, c))).collect();
-            v.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
+            v.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.key.cmp(&b.1.key)));
             v.into_iter().enumerate().map(|(i, (_, c))| (c.addr, i)).collect()
         };
         let lexical_ranks = rank_of(&|c| Some(c.lexical + c.evidence));
@@ -376,10 +446,11 @@ impl ClaimIndex {
         let mut hits: Vec<MatchHit> = Vec::new();
         let mut scores: Vec<(f32, f32, f32)> = Vec::new();
         let mut addrs: Vec<DocAddress> = Vec::new();
-        let mut groups: HashMap<String, usize> = HashMap::new();
+        let mut groups: HashMap<u64, usize> = HashMap::new();
+        let mut ids = FastStr::new(searcher, crate::schema::FIELD_ID);
         for c in candidates {
             if let Some(&i) = groups.get(&c.dup) {
-                hits[i].twins.push(c.id);
+                hits[i].twins.push(if c.id.is_empty() { ids.first(c.addr)? } else { c.id });
                 continue;
             }
             if hits.len() == keep {
@@ -499,21 +570,23 @@ impl ClaimIndex {
             Some(tag) => Lang::of_tag(tag),
         };
         let field = f.body(lang);
+        let evidence_field = f.evidence_body(lang);
         let mut analyzer = self.analyzer(lang);
         let text = config.clean(&req.text);
         let terms = terms_of(&mut analyzer, &text);
         if terms.is_empty() {
             return Ok((Vec::new(), terms, analyzer));
         }
+        let stats = BodyStats::new(searcher, f);
         let num_docs = searcher.num_docs().max(1) as f32;
         let mut max_score = 0.0f32;
-        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut term_queries: Vec<Term> = Vec::new();
+        let mut should: Vec<Box<dyn Query>> = Vec::new();
+        let mut evidence_terms: Vec<Term> = Vec::new();
         for t in &terms {
             let term = Term::from_field_text(field, t);
-            max_score += idf(searcher, &term, num_docs)? * (1.0 + BM25_K1);
-            should.push((Occur::Should, Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs))));
-            term_queries.push(term);
+            max_score += idf(&stats, &term, num_docs)? * (1.0 + BM25_K1);
+            should.push(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)));
+            evidence_terms.push(Term::from_field_text(evidence_field, t));
         }
         let max_score = max_score.max(1e-6);
         if config.context_weight > 0.0 {
@@ -521,7 +594,7 @@ impl ClaimIndex {
                 let ctx = config.clean(ctx);
                 for t in terms_of(&mut analyzer, &ctx).difference(&terms) {
                     let q = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
-                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.context_weight))));
+                    should.push(Box::new(BoostQuery::new(Box::new(q), config.context_weight)));
                 }
             }
         }
@@ -530,7 +603,7 @@ impl ClaimIndex {
                 let mut plain = self.analyzer(None);
                 for t in terms_of(&mut plain, sp) {
                     let q = TermQuery::new(Term::from_field_text(f.speaker, &t), IndexRecordOption::WithFreqs);
-                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), config.speaker_weight))));
+                    should.push(Box::new(BoostQuery::new(Box::new(q), config.speaker_weight)));
                 }
             }
         }
@@ -540,103 +613,114 @@ impl ClaimIndex {
             let later = RangeQuery::new(Bound::Excluded(Term::from_field_i64(f.date, d.last_day())), Bound::Unbounded);
             restrict.push((Occur::MustNot, Box::new(later)));
         }
+        // Claim text has its own fields, so with no restrictions the query is a pure OR of terms,
+        // which tantivy answers with block-max WAND. Scores keep the `kind` term that the query
+        // used to intersect with (a constant per kind), so that they are what they were.
         let kind_q = |k: Kind| -> Box<dyn Query> { Box::new(TermQuery::new(f.kind_term(k), IndexRecordOption::Basic)) };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(should))), (Occur::Must, kind_q(Kind::Claim))];
-        clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
-        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(config.candidates.max(1)))?;
+        let any_term = BooleanQuery::new(should.iter().map(|q| (Occur::Should, q.box_clone())).collect());
+        let limit = TopDocs::with_limit(config.candidates.max(1));
+        let top = if restrict.is_empty() {
+            let top = searcher.search_with_statistics_provider(&any_term, &limit, &stats)?;
+            should.push(kind_q(Kind::Claim));
+            exact_scores(searcher, &stats, &should, top, false)?
+        } else {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(any_term.clone()))];
+            clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
+            let top = searcher.search_with_statistics_provider(&BooleanQuery::new(clauses), &limit, &stats)?;
+            exact_scores(searcher, &stats, &[kind_q(Kind::Claim)], top, true)?
+        };
 
-        let mut ids = FastStr::new(searcher, crate::schema::FIELD_ID);
-        let mut dups = FastStr::new(searcher, crate::schema::FIELD_DUP_KEY);
-        let mut by_id: HashMap<String, Candidate> = HashMap::with_capacity(top.len());
+        let mut keys = FastU64::new(searcher, crate::schema::FIELD_ID_KEY);
+        let mut dups = FastU64::new(searcher, crate::schema::FIELD_DUP_KEY);
+        let mut by_key: HashMap<u64, Candidate> = HashMap::with_capacity(top.len());
         for (score, addr) in top {
-            let id = ids.first(addr)?;
+            let key = keys.first(addr)?;
             let c = Candidate {
                 addr,
+                key,
+                id: String::new(),
                 dup: dups.first(addr)?,
-                id: id.clone(),
                 lexical: (score / max_score).clamp(0.0, 1.0),
                 evidence: 0.0,
                 semantic: None,
                 score: 0.0,
             };
-            by_id.insert(id, c);
+            by_key.insert(key, c);
         }
 
         if config.evidence_weight > 0.0 {
-            let passage_q: Vec<(Occur, Box<dyn Query>)> = term_queries
-                .iter()
-                .map(|t| {
-                    (Occur::Should, Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>)
-                })
+            let mut parts: Vec<Box<dyn Query>> = evidence_terms
+                .into_iter()
+                .map(|t| Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Box<dyn Query>)
                 .collect();
-            let q = BooleanQuery::new(vec![
-                (Occur::Must, Box::new(BooleanQuery::new(passage_q))),
-                (Occur::Must, kind_q(Kind::Evidence)),
-            ]);
-            let top = searcher.search(&q, &TopDocs::with_limit(config.evidence_candidates.max(1)))?;
-            let mut refs = FastStr::new(searcher, crate::schema::FIELD_CLAIM_REF);
+            let any_term = BooleanQuery::new(parts.iter().map(|q| (Occur::Should, q.box_clone())).collect());
+            let limit = TopDocs::with_limit(config.evidence_candidates.max(1));
+            let top = searcher.search_with_statistics_provider(&any_term, &limit, &stats)?;
+            parts.push(kind_q(Kind::Evidence));
+            let top = exact_scores(searcher, &stats, &parts, top, false)?;
+            let mut refs = FastU64::new(searcher, crate::schema::FIELD_CLAIM_KEY);
             for (score, addr) in top {
                 let s = (score / max_score).clamp(0.0, 1.0);
-                for claim_id in refs.all(addr)? {
-                    if let Some(c) = by_id.get_mut(&claim_id) {
+                for key in refs.all(addr)? {
+                    if let Some(c) = by_key.get_mut(&key) {
                         c.evidence = c.evidence.max(s);
-                    } else if let Some(c) = self.candidate_by_id(searcher, &claim_id, req, &restrict, &mut dups)? {
-                        by_id.insert(claim_id, Candidate { evidence: s, ..c });
+                    } else if let Some(c) = self.candidate_by_key(searcher, key, req, &restrict, &mut dups)? {
+                        by_key.insert(key, Candidate { evidence: s, ..c });
                     }
                 }
             }
         }
 
         if let Some(q) = qvec {
-            for c in by_id.values_mut() {
+            for c in by_key.values_mut() {
                 c.semantic = self.vectors().similarity(searcher, c.addr, q)?;
             }
             for (addr, s) in self.vectors().nearest(searcher, q, config.semantic_candidates.max(1))? {
-                let id = ids.first(addr)?;
-                if by_id.contains_key(&id) {
+                let key = keys.first(addr)?;
+                if by_key.contains_key(&key) {
                     continue;
                 }
-                if let Some(c) = self.candidate_at(searcher, addr, &id, req, &restrict, &mut dups)? {
-                    by_id.insert(id, Candidate { semantic: Some(s), ..c });
+                if let Some(c) = self.candidate_at(searcher, addr, key, req, &restrict, &mut dups)? {
+                    by_key.insert(key, Candidate { semantic: Some(s), ..c });
                 }
             }
         }
 
-        let mut out: Vec<Candidate> = by_id.into_values().collect();
+        let mut out: Vec<Candidate> = by_key.into_values().collect();
         for c in &mut out {
             c.score =
                 c.lexical + config.evidence_weight * c.evidence + config.semantic_weight * c.semantic.unwrap_or(0.0);
         }
-        out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+        let keep = req.limit.unwrap_or(5).max(5).max(config.rerank_depth);
+        sort_candidates(&mut out, keep, &mut FastStr::new(searcher, crate::schema::FIELD_ID))?;
         Ok((out, terms, analyzer))
     }
 
-    /// A claim by id as a candidate with no lexical score, if it passes the restrictions: the
-    /// statement's date through the date column, other filters through a query.
-    fn candidate_by_id(
+    /// A claim by id key as a candidate with no lexical score, if it passes the restrictions.
+    fn candidate_by_key(
         &self,
         searcher: &Searcher,
-        id: &str,
+        key: u64,
         req: &MatchRequest,
         restrict: &[(Occur, Box<dyn Query>)],
-        dups: &mut FastStr,
+        dups: &mut FastU64,
     ) -> Result<Option<Candidate>> {
-        match self.addr_of(searcher, id)? {
-            Some(addr) => self.candidate_at(searcher, addr, id, req, restrict, dups),
+        match self.addr_of_key(searcher, key)? {
+            Some(addr) => self.candidate_at(searcher, addr, key, req, restrict, dups),
             None => Ok(None),
         }
     }
 
-    /// The claim at `addr` as a candidate with no scores, if it passes the restrictions.
+    /// The claim at `addr` as a candidate with no scores, if it passes the restrictions: the
+    /// statement's date through the date column, other filters through a query.
     fn candidate_at(
         &self,
         searcher: &Searcher,
         addr: DocAddress,
-        id: &str,
+        key: u64,
         req: &MatchRequest,
         restrict: &[(Occur, Box<dyn Query>)],
-        dups: &mut FastStr,
+        dups: &mut FastU64,
     ) -> Result<Option<Candidate>> {
         let f = self.fields();
         let plain_filters = Filters { kind: None, ..req.filters.clone() } == Filters::default();
@@ -649,7 +733,7 @@ impl ClaimIndex {
             }
         } else {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-                vec![(Occur::Must, Box::new(TermQuery::new(f.id_term(id), IndexRecordOption::Basic)))];
+                vec![(Occur::Must, Box::new(TermQuery::new(f.id_key_term(key), IndexRecordOption::Basic)))];
             clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
             if searcher.search(&BooleanQuery::new(clauses), &tantivy::collector::Count)? == 0 {
                 return Ok(None);
@@ -657,7 +741,8 @@ impl ClaimIndex {
         }
         Ok(Some(Candidate {
             addr,
-            id: id.to_string(),
+            key,
+            id: String::new(),
             dup: dups.first(addr)?,
             lexical: 0.0,
             evidence: 0.0,
@@ -666,12 +751,12 @@ impl ClaimIndex {
         }))
     }
 
-    /// The address of the live claim with this id, read from the postings of the id term.
-    pub(crate) fn addr_of(&self, searcher: &Searcher, id: &str) -> Result<Option<DocAddress>> {
+    /// The address of the live record whose id has this key, read from the postings of the key term.
+    fn addr_of_key(&self, searcher: &Searcher, key: u64) -> Result<Option<DocAddress>> {
         use tantivy::{DocSet, TERMINATED};
-        let term = self.fields().id_term(id);
+        let term = self.fields().id_key_term(key);
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-            let inv = seg.inverted_index(self.fields().id)?;
+            let inv = seg.inverted_index(self.fields().id_key)?;
             if let Some(mut postings) =
                 inv.read_postings(&term, IndexRecordOption::Basic).map_err(|e| Error::Tantivy(e.into()))?
             {
@@ -686,6 +771,49 @@ impl ClaimIndex {
         }
         Ok(None)
     }
+}
+
+/// Sorts candidates best first, ties by id (so ranking is deterministic), reading ids only where
+/// a tie can change the result: `match_with` keeps the first `keep` twin groups and lists the
+/// twins of those groups, so a run of equal scores is put in id order while fewer than `keep`
+/// groups are ahead of it, and after that only the members of kept groups are. The rest stay in
+/// key order (equal-scoring passages can tie hundreds of claims that no result shows).
+fn sort_candidates(out: &mut [Candidate], keep: usize, ids: &mut FastStr) -> Result<()> {
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.key.cmp(&b.key)));
+    let mut kept: Vec<u64> = Vec::with_capacity(keep);
+    let mut start = 0;
+    while start < out.len() {
+        let end = start + out[start..].iter().take_while(|c| c.score == out[start].score).count();
+        if end - start > 1 {
+            if kept.len() < keep {
+                for c in &mut out[start..end] {
+                    c.id = ids.first(c.addr)?;
+                }
+                out[start..end].sort_by(|a, b| a.id.cmp(&b.id));
+            } else {
+                let slots: Vec<usize> = (start..end).filter(|&i| kept.contains(&out[i].dup)).collect();
+                if slots.len() > 1 {
+                    let mut members: Vec<Candidate> = Vec::with_capacity(slots.len());
+                    for &i in &slots {
+                        let mut c = out[i].clone();
+                        c.id = ids.first(c.addr)?;
+                        members.push(c);
+                    }
+                    members.sort_by(|a, b| a.id.cmp(&b.id));
+                    for (i, c) in slots.into_iter().zip(members) {
+                        out[i] = c;
+                    }
+                }
+            }
+        }
+        for c in &out[start..end] {
+            if kept.len() < keep && !kept.contains(&c.dup) {
+                kept.push(c.dup);
+            }
+        }
+        start = end;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The tantivy schema: the one module that knows fields, and converts records to and from documents.
 
+use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::{
     BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, SchemaBuilder, TextFieldIndexing, TextOptions,
     Value, FAST, INDEXED, STORED, STRING,
 };
-use tantivy::{TantivyDocument, Term};
+use tantivy::{Searcher, TantivyDocument, Term};
 
 use crate::analysis::{Lang, LANGS, PLAIN};
 use crate::model::{Kind, Record};
@@ -26,15 +27,26 @@ pub const FIELD_VERDICT: &str = "verdict";
 pub const FIELD_DATE: &str = "date";
 /// For evidence: the ids of the claims it bears on.
 pub const FIELD_CLAIM_REF: &str = "claim_ref";
-/// A key shared by claims whose statement text is the same but for case and punctuation.
+/// For evidence: [`id_key`] of each claim it bears on (a u64 column, for joins in the match).
+pub const FIELD_CLAIM_KEY: &str = "claim_key";
+/// [`id_key`] of the record's id: a u64 column and term, so that the match compares and looks
+/// up numbers and turns only its final hits back into string ids.
+pub const FIELD_ID_KEY: &str = "id_key";
+/// A key shared by claims whose statement text is the same but for case and punctuation
+/// (see [`dup_key`]).
 pub const FIELD_DUP_KEY: &str = "dup_key";
 /// The whole record as JSON.
 pub const FIELD_RECORD: &str = "record";
 /// A claim's embeddings (see `vectors::encode`).
 pub const FIELD_VECTOR: &str = "vector";
-/// Prefix of the per-language full-text fields ("body_en"); claims index statement and review
-/// title, evidence its excerpt.
+/// Prefix of the per-language full-text fields of claims ("body_en"): statement and review title.
 pub const BODY_PREFIX: &str = "body_";
+/// Prefix of the per-language full-text fields of evidence ("evidence_en"): the excerpt.
+///
+/// Claims and evidence have separate text fields so that a query over claims needs no `kind`
+/// filter, which would turn tantivy's pruned (block-max WAND) top-k into an intersection that
+/// scores every matching document. [`BodyStats`] makes BM25 see each pair of fields as one.
+pub const EVIDENCE_PREFIX: &str = "evidence_";
 
 /// Handles to every field of the claimdex schema.
 #[derive(Debug, Clone)]
@@ -55,18 +67,24 @@ pub struct ClaimFields {
     pub date: Field,
     /// See [`FIELD_CLAIM_REF`].
     pub claim_ref: Field,
+    /// See [`FIELD_CLAIM_KEY`].
+    pub claim_key: Field,
+    /// See [`FIELD_ID_KEY`].
+    pub id_key: Field,
     /// See [`FIELD_DUP_KEY`].
     pub dup_key: Field,
     /// See [`FIELD_RECORD`].
     pub record: Field,
     /// See [`FIELD_VECTOR`].
     pub vector: Field,
-    /// One body field per stemmed language, in [`LANGS`] order, then the plain one.
+    /// One claim body field per stemmed language, in [`LANGS`] order, then the plain one.
     pub bodies: Vec<(Option<Lang>, Field)>,
+    /// The evidence body fields, in the same order.
+    pub evidence_bodies: Vec<(Option<Lang>, Field)>,
 }
 
-fn body_name(lang: Option<Lang>) -> String {
-    format!("{BODY_PREFIX}{}", lang.map(|l| l.code).unwrap_or(PLAIN))
+fn body_name(prefix: &str, lang: Option<Lang>) -> String {
+    format!("{prefix}{}", lang.map(|l| l.code).unwrap_or(PLAIN))
 }
 
 impl ClaimFields {
@@ -87,21 +105,26 @@ impl ClaimFields {
         let publisher = b.add_text_field(FIELD_PUBLISHER, STRING | FAST);
         let verdict = b.add_text_field(FIELD_VERDICT, STRING | FAST);
         let date = b.add_i64_field(FIELD_DATE, NumericOptions::default() | INDEXED | FAST);
-        let claim_ref = b.add_text_field(FIELD_CLAIM_REF, STRING | FAST);
-        let dup_key = b.add_text_field(FIELD_DUP_KEY, STRING | FAST);
+        let claim_ref = b.add_text_field(FIELD_CLAIM_REF, STRING);
+        let claim_key = b.add_u64_field(FIELD_CLAIM_KEY, FAST);
+        let id_key = b.add_u64_field(FIELD_ID_KEY, INDEXED | FAST);
+        let dup_key = b.add_u64_field(FIELD_DUP_KEY, FAST);
         let record = b.add_text_field(FIELD_RECORD, STORED);
         let vector = b.add_bytes_field(FIELD_VECTOR, BytesOptions::default().set_fast());
         let mut bodies = Vec::new();
-        for lang in LANGS.iter().copied().map(Some).chain([None]) {
-            let analyzer = lang.map(|l| l.analyzer_name()).unwrap_or_else(|| PLAIN.to_string());
-            let opts = TextOptions::default()
-                .set_indexing_options(
-                    TextFieldIndexing::default()
-                        .set_tokenizer(&analyzer)
-                        .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-                )
-                .set_stored();
-            bodies.push((lang, b.add_text_field(&body_name(lang), opts)));
+        let mut evidence_bodies = Vec::new();
+        for (prefix, out) in [(BODY_PREFIX, &mut bodies), (EVIDENCE_PREFIX, &mut evidence_bodies)] {
+            for lang in LANGS.iter().copied().map(Some).chain([None]) {
+                let analyzer = lang.map(|l| l.analyzer_name()).unwrap_or_else(|| PLAIN.to_string());
+                let opts = TextOptions::default()
+                    .set_indexing_options(
+                        TextFieldIndexing::default()
+                            .set_tokenizer(&analyzer)
+                            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+                    )
+                    .set_stored();
+                out.push((lang, b.add_text_field(&body_name(prefix, lang), opts)));
+            }
         }
         let fields = ClaimFields {
             id,
@@ -112,10 +135,13 @@ impl ClaimFields {
             verdict,
             date,
             claim_ref,
+            claim_key,
+            id_key,
             dup_key,
             record,
             vector,
             bodies,
+            evidence_bodies,
         };
         (b.build(), fields)
     }
@@ -147,14 +173,46 @@ impl ClaimFields {
             .expect("bodies holds every language and the plain field")
     }
 
-    /// All body fields.
+    /// The evidence body field for a language tag.
+    pub fn evidence_body(&self, lang: Option<Lang>) -> Field {
+        let code = lang.map(|l| l.code);
+        self.evidence_bodies
+            .iter()
+            .find(|(l, _)| l.map(|l| l.code) == code)
+            .map(|(_, f)| *f)
+            .expect("evidence_bodies holds every language and the plain field")
+    }
+
+    /// The body field of a kind of record in a language.
+    pub fn body_of(&self, kind: Kind, lang: Option<Lang>) -> Field {
+        match kind {
+            Kind::Claim => self.body(lang),
+            Kind::Evidence => self.evidence_body(lang),
+        }
+    }
+
+    /// All body fields, claims' then evidence's.
     pub fn all_bodies(&self) -> Vec<Field> {
-        self.bodies.iter().map(|(_, f)| *f).collect()
+        self.bodies.iter().chain(&self.evidence_bodies).map(|(_, f)| *f).collect()
+    }
+
+    /// The other field of a claim/evidence body pair of the same language (`None` for any other field).
+    pub fn paired_body(&self, field: Field) -> Option<Field> {
+        let pos = |v: &[(Option<Lang>, Field)]| v.iter().position(|(_, f)| *f == field);
+        if let Some(i) = pos(&self.bodies) {
+            return Some(self.evidence_bodies[i].1);
+        }
+        pos(&self.evidence_bodies).map(|i| self.bodies[i].1)
     }
 
     /// The term that identifies a record by id.
     pub fn id_term(&self, id: &str) -> Term {
         Term::from_field_text(self.id, id)
+    }
+
+    /// The term that finds a record by [`id_key`] of its id.
+    pub fn id_key_term(&self, key: u64) -> Term {
+        Term::from_field_u64(self.id_key, key)
     }
 
     /// The term that selects a kind of record.
@@ -167,6 +225,7 @@ impl ClaimFields {
     pub fn to_document(&self, record: &Record, vector: Option<&[u8]>) -> Result<TantivyDocument> {
         let mut doc = TantivyDocument::new();
         doc.add_text(self.id, record.id());
+        doc.add_u64(self.id_key, id_key(record.id()));
         doc.add_text(self.kind, record.kind().as_str());
         let json = serde_json::to_string(record)
             .map_err(|e| Error::InvalidRequest(format!("record {} cannot be serialized: {e}", record.id())))?;
@@ -189,13 +248,13 @@ impl ClaimFields {
                 if let Some(d) = c.date {
                     doc.add_i64(self.date, d.first_day());
                 }
-                doc.add_text(self.dup_key, dup_key(&c.text));
+                doc.add_u64(self.dup_key, dup_key(&c.text));
                 if let Some(v) = vector {
                     doc.add_bytes(self.vector, v);
                 }
             }
             Record::Evidence(e) => {
-                doc.add_text(self.body(Lang::of_tag(&e.language)), &e.text);
+                doc.add_text(self.evidence_body(Lang::of_tag(&e.language)), &e.text);
                 if let Some(s) = &e.source {
                     doc.add_text(self.speaker, s);
                     doc.add_text(self.speaker_exact, normalize_name(s));
@@ -205,6 +264,7 @@ impl ClaimFields {
                 }
                 for link in &e.claims {
                     doc.add_text(self.claim_ref, &link.claim_id);
+                    doc.add_u64(self.claim_key, id_key(&link.claim_id));
                 }
             }
         }
@@ -221,6 +281,43 @@ impl ClaimFields {
     }
 }
 
+/// BM25 statistics that count each claim/evidence body pair of a language as one field, so that
+/// scores are what they would be with claims and evidence in one field: the document frequency
+/// of a term and the token count of a field add up the pair's.
+pub struct BodyStats<'a> {
+    searcher: &'a Searcher,
+    fields: &'a ClaimFields,
+}
+
+impl<'a> BodyStats<'a> {
+    /// Statistics over the searcher's segments.
+    pub fn new(searcher: &'a Searcher, fields: &'a ClaimFields) -> Self {
+        BodyStats { searcher, fields }
+    }
+}
+
+impl Bm25StatisticsProvider for BodyStats<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        let own = self.searcher.total_num_tokens(field)?;
+        match self.fields.paired_body(field) {
+            Some(pair) => Ok(own + self.searcher.total_num_tokens(pair)?),
+            None => Ok(own),
+        }
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        Bm25StatisticsProvider::total_num_docs(self.searcher)
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let own = self.searcher.doc_freq(term)?;
+        match (self.fields.paired_body(term.field()), term.value().as_str()) {
+            (Some(pair), Some(text)) => Ok(own + self.searcher.doc_freq(&Term::from_field_text(pair, text))?),
+            _ => Ok(own),
+        }
+    }
+}
+
 /// Speaker and publisher names for exact filters: lowercased, whitespace collapsed.
 pub fn normalize_name(name: &str) -> String {
     name.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
@@ -228,13 +325,21 @@ pub fn normalize_name(name: &str) -> String {
 
 /// The grouping key of identical statements: a hash of their lowercase letters and digits, so
 /// that texts differing only in case, quote marks or spacing share it.
-pub fn dup_key(text: &str) -> String {
+pub fn dup_key(text: &str) -> u64 {
     let mut hash = Fnv::default();
     for c in text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase) {
         let mut buf = [0u8; 4];
         hash.write(c.encode_utf8(&mut buf).as_bytes());
     }
-    format!("{:016x}", hash.0)
+    hash.0
+}
+
+/// The numeric key of a record id: its 64-bit FNV-1a hash. Two ids of a million share a key
+/// with odds of about 3 in 10^8; the match would then treat them as one claim.
+pub fn id_key(id: &str) -> u64 {
+    let mut hash = Fnv::default();
+    hash.write(id.as_bytes());
+    hash.0
 }
 
 /// 64-bit FNV-1a: a stable hash (std's hasher is randomized per process).
@@ -254,5 +359,53 @@ impl Fnv {
             self.0 ^= u64::from(*b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ClaimIndex;
+
+    #[test]
+    fn an_index_with_the_old_fields_asks_for_a_rebuild() {
+        // Before the u64 keys, `dup_key` was a string field.
+        let mut b = SchemaBuilder::new();
+        b.add_text_field(FIELD_ID, STRING | STORED | FAST);
+        b.add_text_field(FIELD_DUP_KEY, STRING | FAST);
+        let err = ClaimFields::from_schema(&b.build()).unwrap_err().to_string();
+        assert!(err.contains("rebuild"), "{err}");
+    }
+
+    #[test]
+    fn body_stats_count_claim_and_evidence_fields_as_one() -> Result<()> {
+        let idx = ClaimIndex::create_in_ram()?;
+        let claim: Record = serde_json::from_value(serde_json::json!(
+            {"kind": "claim", "id": "c1", "text": "Bleach cures the virus."}))
+        .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        let evidence: Record = serde_json::from_value(serde_json::json!(
+            {"kind": "evidence", "id": "e1", "text": "Bleach is poison; it cures nothing.", "claims": [{"claim_id": "c1", "stance": "refutes"}]}))
+        .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+        idx.upsert(&[claim, evidence])?;
+        let searcher = idx.searcher();
+        let f = idx.fields();
+        let stats = BodyStats::new(&searcher, f);
+        let en = Some(Lang::default_lang());
+        let cure = |field| Term::from_field_text(field, "cure");
+        assert_eq!(searcher.doc_freq(&cure(f.body(en)))?, 1);
+        assert_eq!(stats.doc_freq(&cure(f.body(en)))?, 2);
+        assert_eq!(stats.doc_freq(&cure(f.evidence_body(en)))?, 2);
+        let tokens = searcher.total_num_tokens(f.body(en))? + searcher.total_num_tokens(f.evidence_body(en))?;
+        assert_eq!(stats.total_num_tokens(f.body(en))?, tokens);
+        assert_eq!(f.paired_body(f.evidence_body(en)), Some(f.body(en)));
+        assert_eq!(f.paired_body(f.id), None);
+        Ok(())
+    }
+
+    #[test]
+    fn keys_are_stable() {
+        assert_eq!(id_key("c1"), id_key("c1"));
+        assert_ne!(id_key("c1"), id_key("c2"));
+        assert_eq!(dup_key("Bleach “cures” it."), dup_key("bleach cures it"));
     }
 }

@@ -13,7 +13,7 @@ use tantivy::{Searcher, TantivyDocument, Term};
 use crate::analysis::Lang;
 use crate::index::ClaimIndex;
 use crate::model::{Kind, Rating, Record};
-use crate::schema::{normalize_name, ClaimFields};
+use crate::schema::{normalize_name, BodyStats, ClaimFields};
 use crate::{Error, PartialDate, Result};
 
 /// Longest query accepted, in bytes.
@@ -187,7 +187,9 @@ impl ClaimIndex {
         clauses.extend(req.filters.clauses(f)?);
         let query = BooleanQuery::new(clauses);
         let searcher = self.searcher();
-        let (top, total) = searcher.search(&query, &(TopDocs::with_limit(req.limit).and_offset(req.offset), Count))?;
+        let stats = BodyStats::new(&searcher, f);
+        let collector = (TopDocs::with_limit(req.limit).and_offset(req.offset), Count);
+        let (top, total) = searcher.search_with_statistics_provider(&query, &collector, &stats)?;
         let mut snippets = Snippets::new(&searcher, text_query.as_ref());
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
@@ -217,7 +219,7 @@ impl<'a> Snippets<'a> {
             Record::Claim(c) => (&c.language, &c.text),
             Record::Evidence(e) => (&e.language, &e.text),
         };
-        let field = f.body(Lang::of_tag(lang));
+        let field = f.body_of(record.kind(), Lang::of_tag(lang));
         if !self.generators.contains_key(&field) {
             let mut g = SnippetGenerator::create(self.searcher, self.query, field)?;
             g.set_max_num_chars(240);

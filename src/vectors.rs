@@ -1,8 +1,9 @@
-//! Claim embeddings kept in the index: encoded into a bytes fast field, loaded once per segment, searched by exact dot product.
+//! Claim embeddings kept in the index: encoded into a bytes fast field, quantized to int8 once per segment, searched by an int8 scan with exact f32 rescoring.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use tantivy::columnar::BytesColumn;
 use tantivy::index::SegmentId;
 use tantivy::{DocAddress, Searcher};
 
@@ -24,11 +25,116 @@ pub fn encode(text: &[f32], title: Option<&[f32]>) -> Vec<u8> {
     out
 }
 
-/// The vectors of one segment's claims.
+/// Neighbours rescored exactly for each one asked for: the int8 scan keeps
+/// `RESCORE_FACTOR * k` claims (at least [`RESCORE_MIN`]) and their f32 vectors decide the order.
+pub const RESCORE_FACTOR: usize = 4;
+/// Fewest claims rescored exactly after the int8 scan.
+pub const RESCORE_MIN: usize = 256;
+
+/// Quantizes a vector to int8 with one scale for the whole vector (its largest magnitude maps to
+/// 127), appending the codes to `out`; returns the scale (0 for a zero vector).
+pub fn quantize(v: &[f32], out: &mut Vec<i8>) -> f32 {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 || !max.is_finite() {
+        out.extend(std::iter::repeat_n(0i8, v.len()));
+        return 0.0;
+    }
+    let scale = max / 127.0;
+    out.extend(v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8));
+    scale
+}
+
+/// Dot product of int8 codes, in sixteen i32 lanes so that the compiler can use SIMD.
+fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc = [0i32; 16];
+    let mut ca = a.chunks_exact(16);
+    let mut cb = b.chunks_exact(16);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for k in 0..16 {
+            acc[k] += i32::from(x[k]) * i32::from(y[k]);
+        }
+    }
+    let tail: i32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| i32::from(*x) * i32::from(*y)).sum();
+    acc.iter().sum::<i32>() + tail
+}
+
+/// A claim's vectors quantized to int8: the codes of its statement and title vectors, then their scales.
+#[derive(Debug, Default, Clone)]
+pub struct Quantized {
+    codes: Vec<i8>,
+    scales: Vec<f32>,
+}
+
+impl Quantized {
+    /// Appends one claim's vectors (`PER_CLAIM * DIM` floats).
+    pub fn push(&mut self, vectors: &[f32]) {
+        for v in vectors.chunks_exact(DIM).take(PER_CLAIM) {
+            let scale = quantize(v, &mut self.codes);
+            self.scales.push(scale);
+        }
+    }
+
+    /// Number of claims held.
+    pub fn len(&self) -> usize {
+        self.scales.len() / PER_CLAIM
+    }
+
+    /// True when no claim is held.
+    pub fn is_empty(&self) -> bool {
+        self.scales.is_empty()
+    }
+
+    /// The approximate similarity of claim `i` to a quantized query: the best of its vectors.
+    pub fn similarity(&self, i: usize, query: &[i8], query_scale: f32) -> f32 {
+        let mut best = f32::NEG_INFINITY;
+        for j in 0..PER_CLAIM {
+            let v = i * PER_CLAIM + j;
+            let s = dot_i8(query, &self.codes[v * DIM..(v + 1) * DIM]) as f32 * self.scales[v] * query_scale;
+            best = best.max(s);
+        }
+        best
+    }
+
+    /// The `n` claims most similar to the query by their int8 codes, best first, as (index, approximate similarity);
+    /// `skip` leaves claims out.
+    pub fn scan(&self, query: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(usize, f32)> {
+        let mut q = Vec::with_capacity(DIM);
+        let qs = quantize(&query[..DIM.min(query.len())], &mut q);
+        let mut best: Vec<(usize, f32)> = Vec::with_capacity(2 * n + 1);
+        let mut floor = f32::NEG_INFINITY;
+        for i in 0..self.len() {
+            let s = self.similarity(i, &q, qs);
+            if s <= floor || skip(i) {
+                continue;
+            }
+            best.push((i, s));
+            if best.len() > 2 * n {
+                best.sort_by(|a, b| b.1.total_cmp(&a.1));
+                best.truncate(n);
+                floor = best[n - 1].1;
+            }
+        }
+        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        best.truncate(n);
+        best
+    }
+}
+
+/// The exact similarity of a query to a claim's f32 vectors: the best of the statement's and the title's.
+pub fn exact_similarity(vectors: &[f32], query: &[f32]) -> f32 {
+    vectors.chunks_exact(DIM).take(PER_CLAIM).map(|v| dot(query, v)).fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// The vectors of one segment's claims: int8 codes in memory for the scan; the exact f32 vectors
+/// stay in the index (a memory-mapped column) and are read for rescoring.
 #[derive(Debug, Default)]
 pub struct SegmentVectors {
     docs: Vec<u32>,
-    data: Vec<f32>,
+    ords: Vec<u64>,
+    quantized: Quantized,
+    column: Option<BytesColumn>,
 }
 
 impl SegmentVectors {
@@ -37,24 +143,51 @@ impl SegmentVectors {
         let Some(col) = seg.fast_fields().bytes(crate::schema::FIELD_VECTOR)? else {
             return Ok(SegmentVectors::default());
         };
-        // Read the dictionary in order once, then map documents to their value.
-        let mut by_ord: Vec<Vec<f32>> = Vec::with_capacity(col.num_terms());
+        // Quantize the dictionary in order once, then lay the codes out in document order.
+        let mut by_ord = Quantized::default();
+        let mut valid: Vec<bool> = Vec::with_capacity(col.num_terms());
         let mut stream = col.dictionary().stream().map_err(|e| Error::Tantivy(e.into()))?;
+        let mut floats: Vec<f32> = Vec::with_capacity(PER_CLAIM * DIM);
         while stream.advance() {
-            let bytes = stream.key();
-            by_ord.push(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect());
+            decode(stream.key(), &mut floats);
+            let ok = floats.len() == PER_CLAIM * DIM;
+            valid.push(ok);
+            if !ok {
+                floats.resize(PER_CLAIM * DIM, 0.0);
+            }
+            by_ord.push(&floats);
         }
         let mut out = SegmentVectors::default();
         for doc in 0..seg.max_doc() {
             if let Some(ord) = col.term_ords(doc).next() {
-                if let Some(v) = by_ord.get(ord as usize).filter(|v| v.len() == PER_CLAIM * DIM) {
+                if valid.get(ord as usize).copied().unwrap_or(false) {
+                    let o = ord as usize;
                     out.docs.push(doc);
-                    out.data.extend_from_slice(v);
+                    out.ords.push(ord);
+                    let codes = &by_ord.codes[o * PER_CLAIM * DIM..(o + 1) * PER_CLAIM * DIM];
+                    out.quantized.codes.extend_from_slice(codes);
+                    out.quantized.scales.extend_from_slice(&by_ord.scales[o * PER_CLAIM..(o + 1) * PER_CLAIM]);
                 }
             }
         }
+        out.column = Some(col);
         Ok(out)
     }
+
+    /// The exact similarity of claim `i` (an index into `docs`) to the query, from the f32 vectors.
+    fn exact(&self, i: usize, query: &[f32], buf: &mut Vec<u8>, floats: &mut Vec<f32>) -> Result<f32> {
+        let col = self.column.as_ref().expect("segments with claims have their column");
+        buf.clear();
+        col.ord_to_bytes(self.ords[i], buf).map_err(|e| Error::Tantivy(e.into()))?;
+        decode(buf, floats);
+        Ok(exact_similarity(floats, query))
+    }
+}
+
+/// Little-endian f32s from bytes, into `out`.
+fn decode(bytes: &[u8], out: &mut Vec<f32>) {
+    out.clear();
+    out.extend(bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
 }
 
 /// Loaded segment vectors, by segment id; segments are immutable, so entries stay valid.
@@ -96,24 +229,41 @@ impl VectorCache {
     }
 
     /// The `k` live claims most similar to `query` (a unit vector): the best of the cosines
-    /// to each claim's statement and title, highest first.
+    /// to each claim's statement and title, highest first. An int8 scan of every claim picks
+    /// `max(RESCORE_FACTOR * k, RESCORE_MIN)` of them, and their f32 vectors rank those.
     pub fn nearest(&self, searcher: &Searcher, query: &[f32], k: usize) -> Result<Vec<(DocAddress, f32)>> {
-        let mut best: Vec<(DocAddress, f32)> = Vec::with_capacity(k + 1);
-        let mut floor = f32::NEG_INFINITY;
+        let n = (k * RESCORE_FACTOR).max(RESCORE_MIN);
+        let mut pool: Vec<(u32, usize, f32)> = Vec::new();
+        let mut segments = Vec::new();
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let vecs = self.segment(searcher, ord as u32)?;
+            let found = vecs.quantized.scan(query, n, |i| seg.is_deleted(vecs.docs[i]));
+            pool.extend(found.into_iter().map(|(i, s)| (ord as u32, i, s)));
+            segments.push(vecs);
+        }
+        pool.sort_by(|a, b| b.2.total_cmp(&a.2));
+        pool.truncate(n);
+        let (mut buf, mut floats) = (Vec::new(), Vec::new());
+        let mut best = Vec::with_capacity(pool.len());
+        for (ord, i, _) in pool {
+            let vecs = &segments[ord as usize];
+            best.push((DocAddress::new(ord, vecs.docs[i]), vecs.exact(i, query, &mut buf, &mut floats)?));
+        }
+        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        best.truncate(k);
+        Ok(best)
+    }
+
+    /// The `k` live claims most similar to `query` by exact f32 similarity of every claim (slow;
+    /// the reference that measures the recall of [`nearest`](Self::nearest)).
+    pub fn nearest_exact(&self, searcher: &Searcher, query: &[f32], k: usize) -> Result<Vec<(DocAddress, f32)>> {
+        let (mut buf, mut floats) = (Vec::new(), Vec::new());
+        let mut best = Vec::new();
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
             let vecs = self.segment(searcher, ord as u32)?;
             for (i, doc) in vecs.docs.iter().enumerate() {
-                let base = i * PER_CLAIM * DIM;
-                let s =
-                    dot(query, &vecs.data[base..base + DIM]).max(dot(query, &vecs.data[base + DIM..base + 2 * DIM]));
-                if s <= floor || seg.is_deleted(*doc) {
-                    continue;
-                }
-                best.push((DocAddress::new(ord as u32, *doc), s));
-                if best.len() > 2 * k {
-                    best.sort_by(|a, b| b.1.total_cmp(&a.1));
-                    best.truncate(k);
-                    floor = best[k - 1].1;
+                if !seg.is_deleted(*doc) {
+                    best.push((DocAddress::new(ord as u32, *doc), vecs.exact(i, query, &mut buf, &mut floats)?));
                 }
             }
         }
@@ -125,19 +275,24 @@ impl VectorCache {
     /// The similarities of `query` to one claim's statement and to its review title, if it has vectors.
     pub fn similarities(&self, searcher: &Searcher, addr: DocAddress, query: &[f32]) -> Result<Option<(f32, f32)>> {
         let vecs = self.segment(searcher, addr.segment_ord)?;
-        Ok(vecs.docs.binary_search(&addr.doc_id).ok().map(|i| {
-            let base = i * PER_CLAIM * DIM;
-            (dot(query, &vecs.data[base..base + DIM]), dot(query, &vecs.data[base + DIM..base + 2 * DIM]))
-        }))
+        let Ok(i) = vecs.docs.binary_search(&addr.doc_id) else { return Ok(None) };
+        let col = vecs.column.as_ref().expect("segments with claims have their column");
+        let mut buf = Vec::new();
+        col.ord_to_bytes(vecs.ords[i], &mut buf).map_err(|e| Error::Tantivy(e.into()))?;
+        let mut floats = Vec::new();
+        decode(&buf, &mut floats);
+        let mut parts = floats.chunks_exact(DIM).map(|v| dot(query, v));
+        let text = parts.next().unwrap_or(0.0);
+        Ok(Some((text, parts.next().unwrap_or(text))))
     }
 
     /// The similarity of `query` to one claim, if it has vectors.
     pub fn similarity(&self, searcher: &Searcher, addr: DocAddress, query: &[f32]) -> Result<Option<f32>> {
         let vecs = self.segment(searcher, addr.segment_ord)?;
-        Ok(vecs.docs.binary_search(&addr.doc_id).ok().map(|i| {
-            let base = i * PER_CLAIM * DIM;
-            dot(query, &vecs.data[base..base + DIM]).max(dot(query, &vecs.data[base + DIM..base + 2 * DIM]))
-        }))
+        match vecs.docs.binary_search(&addr.doc_id) {
+            Ok(i) => Ok(Some(vecs.exact(i, query, &mut Vec::new(), &mut Vec::new())?)),
+            Err(_) => Ok(None),
+        }
     }
 }
 
@@ -155,6 +310,74 @@ mod tests {
         let b: Vec<f32> = (0..DIM + 3).map(|i| (i as f32 * 0.11).cos()).collect();
         let plain: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
         assert!((dot(&a, &b) - plain).abs() < 1e-3);
+    }
+
+    fn unit(seed: u64) -> Vec<f32> {
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let v: Vec<f32> = (0..DIM)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        let n = dot(&v, &v).sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn int8_dot_is_close_to_the_f32_dot() {
+        let (a, b) = (unit(1), unit(2));
+        let (mut qa, mut qb) = (Vec::new(), Vec::new());
+        let (sa, sb) = (quantize(&a, &mut qa), quantize(&b, &mut qb));
+        let approx = dot_i8(&qa, &qb) as f32 * sa * sb;
+        assert!((approx - dot(&a, &b)).abs() < 0.01, "{approx} vs {}", dot(&a, &b));
+        assert_eq!(quantize(&[0.0; 4], &mut Vec::new()), 0.0);
+    }
+
+    #[test]
+    fn the_scan_finds_the_exact_top_hit() {
+        let mut q = Quantized::default();
+        let claims: Vec<Vec<f32>> = (0..500).map(|i| [unit(i), unit(i + 1000)].concat()).collect();
+        for c in &claims {
+            q.push(c);
+        }
+        for probe in [3u64, 250, 499] {
+            let query = unit(probe + 1000);
+            let exact = (0..claims.len())
+                .max_by(|&a, &b| exact_similarity(&claims[a], &query).total_cmp(&exact_similarity(&claims[b], &query)))
+                .unwrap();
+            assert_eq!(q.scan(&query, 10, |_| false)[0].0, exact);
+            assert_eq!(exact, probe as usize);
+        }
+        assert!(q.scan(&unit(7), 10, |i| i == 7).iter().all(|(i, _)| *i != 7));
+    }
+
+    #[test]
+    fn the_index_returns_the_exact_top_hit() -> Result<()> {
+        let idx = crate::ClaimIndex::create_in_ram()?;
+        let mut writer: tantivy::IndexWriter<tantivy::TantivyDocument> = idx.index().writer(50_000_000)?;
+        for i in 0..300u64 {
+            let claim: crate::Record =
+                serde_json::from_value(serde_json::json!({"kind": "claim", "id": format!("c{i}"), "text": "a claim"}))
+                    .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+            let (text, title) = (unit(i), unit(i + 1000));
+            writer.add_document(idx.fields().to_document(&claim, Some(&encode(&text, Some(&title))))?)?;
+            if i % 100 == 99 {
+                writer.commit()?;
+            }
+        }
+        idx.reload()?;
+        let searcher = idx.searcher();
+        for probe in [0u64, 123, 1299] {
+            let query: Vec<f32> = unit(probe).iter().zip(unit(probe + 7)).map(|(a, b)| a + 0.2 * b).collect();
+            let approx = idx.vectors().nearest(&searcher, &query, 10)?;
+            let exact = idx.vectors().nearest_exact(&searcher, &query, 10)?;
+            assert_eq!(approx[0], exact[0]);
+            assert_eq!(approx.len(), 10);
+        }
+        Ok(())
     }
 
     #[test]

@@ -217,6 +217,30 @@ fn twins_are_grouped_and_ranking_is_deterministic() {
 }
 
 #[test]
+fn twin_ties_go_to_the_lowest_id_across_segments_and_evidence_joins_by_key() {
+    let idx = ClaimIndex::create_in_ram().unwrap();
+    let record = |v: serde_json::Value| -> Record { serde_json::from_value(v).unwrap() };
+    let claim = |id: &str, text: &str| record(serde_json::json!({"kind": "claim", "id": id, "text": text}));
+    // Separate commits put the twins in separate segments.
+    idx.upsert(&[claim("b", "Drinking bleach cures the virus."), claim("x", "Bleach is a cleaning product.")]).unwrap();
+    idx.upsert(&[claim("a", "drinking bleach cures the virus")]).unwrap();
+    idx.upsert(&[claim("c", "Vaccines alter your genes."), claim("d", "Masks make oxygen levels drop.")]).unwrap();
+    // Evidence that shares words with the statement only through its own text.
+    idx.upsert(&[record(
+        serde_json::json!({"kind": "evidence", "id": "e", "text": "Messenger RNA never enters the nucleus.",
+        "claims": [{"claim_id": "c", "stance": "refutes"}]}),
+    )])
+    .unwrap();
+    let res = idx.match_claims(&MatchRequest::new("does drinking bleach cure the virus")).unwrap();
+    assert_eq!(res.hits[0].claim.id, "a");
+    assert_eq!(res.hits[0].twins, vec!["b".to_string()]);
+    let res = idx.match_claims(&MatchRequest::new("messenger RNA enters the nucleus")).unwrap();
+    assert_eq!(res.hits[0].claim.id, "c", "{res:?}");
+    assert_eq!(res.hits[0].evidence.len(), 1);
+    assert!(res.hits[0].evidence[0].evidence.id == "e");
+}
+
+#[test]
 fn upsert_and_delete() {
     let idx = corpus_index();
     let mut c = idx.get_claim("polygraph-balki-2021-12-05").unwrap();

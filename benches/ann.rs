@@ -1,0 +1,111 @@
+//! Recall and speed of the int8 vector scan with exact rescoring (`claimdex::vectors`) against
+//! exact search, on real claim vectors and real query embeddings.
+//!
+//! ```text
+//! cargo bench --bench ann -- INDEX_DIR QUERIES_TSV [MAX_QUERIES]
+//! ```
+//!
+//! INDEX_DIR is a hybrid claimdex index (its `vector` column is read with tantivy directly, so an
+//! index built by an older schema works too); the queries are embedded with the MiniLM model in
+//! `$CLAIMDEX_MODEL_DIR` or `models/all-MiniLM-L6-v2`, as `match` embeds statements.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use claimdex::vectors::{exact_similarity, Quantized, DIM, PER_CLAIM, RESCORE_FACTOR, RESCORE_MIN};
+use claimdex::Embedder;
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("ann: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Every claim's f32 vectors, in segment and document order.
+fn load_vectors(dir: &Path) -> Res<Vec<Vec<f32>>> {
+    let index = tantivy::Index::open_in_dir(dir)?;
+    let searcher = index.reader()?.searcher();
+    let mut out = Vec::new();
+    let mut buf = Vec::new();
+    for seg in searcher.segment_readers() {
+        let Some(col) = seg.fast_fields().bytes(claimdex::schema::FIELD_VECTOR)? else { continue };
+        for doc in 0..seg.max_doc() {
+            if seg.is_deleted(doc) {
+                continue;
+            }
+            if let Some(ord) = col.term_ords(doc).next() {
+                buf.clear();
+                col.ord_to_bytes(ord, &mut buf)?;
+                let v: Vec<f32> = buf.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                if v.len() == PER_CLAIM * DIM {
+                    out.push(v);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn median(mut d: Vec<Duration>) -> f64 {
+    d.sort();
+    d.get(d.len() / 2).map_or(f64::NAN, |x| x.as_secs_f64() * 1e3)
+}
+
+fn run() -> Res<()> {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let [dir, queries, rest @ ..] = args.as_slice() else {
+        return Err("usage: ann INDEX_DIR QUERIES_TSV [MAX_QUERIES]".into());
+    };
+    let max: usize = rest.first().map(|s| s.parse()).transpose()?.unwrap_or(200);
+    let model = match std::env::var_os(claimdex::embed::MODEL_DIR_ENV) {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => Path::new(env!("CARGO_MANIFEST_DIR")).join("models/all-MiniLM-L6-v2"),
+    };
+    let claims = load_vectors(Path::new(dir))?;
+    let mut q8 = Quantized::default();
+    for c in &claims {
+        q8.push(c);
+    }
+    let embedder = Embedder::load(&model)?;
+    let texts: Vec<String> =
+        claimdex::eval::read_queries(Path::new(queries))?.into_iter().take(max).map(|q| q.text).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let qvecs = embedder.embed(&refs)?;
+    println!("{} claims with vectors, {} queries", claims.len(), qvecs.len());
+    println!("| k | rescored | recall@k | top-1 same | exact scan ms (median) | int8 scan + rescore ms (median) |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for k in [10, 100] {
+        let n = (k * RESCORE_FACTOR).max(RESCORE_MIN);
+        let (mut found, mut top1) = (0usize, 0usize);
+        let (mut t_exact, mut t_approx) = (Vec::new(), Vec::new());
+        for q in &qvecs {
+            let t = Instant::now();
+            let mut exact: Vec<(usize, f32)> =
+                claims.iter().enumerate().map(|(i, c)| (i, exact_similarity(c, q))).collect();
+            exact.sort_by(|a, b| b.1.total_cmp(&a.1));
+            exact.truncate(k);
+            t_exact.push(t.elapsed());
+            let t = Instant::now();
+            let mut approx: Vec<(usize, f32)> =
+                q8.scan(q, n, |_| false).into_iter().map(|(i, _)| (i, exact_similarity(&claims[i], q))).collect();
+            approx.sort_by(|a, b| b.1.total_cmp(&a.1));
+            approx.truncate(k);
+            t_approx.push(t.elapsed());
+            // Ties at the k-th score count as found.
+            let kth = exact.last().map_or(f32::NEG_INFINITY, |e| e.1);
+            found += approx.iter().filter(|a| a.1 >= kth).count().min(k);
+            top1 += (approx.first().map(|a| a.1) == exact.first().map(|e| e.1)) as usize;
+        }
+        println!(
+            "| {k} | {n} | {:.4} | {:.3} | {:.2} | {:.2} |",
+            found as f64 / (k * qvecs.len()) as f64,
+            top1 as f64 / qvecs.len() as f64,
+            median(t_exact),
+            median(t_approx)
+        );
+    }
+    Ok(())
+}
