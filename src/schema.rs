@@ -155,7 +155,7 @@ impl ClaimFields {
                 Ok(f) if schema.get_field_entry(f) == entry && Some(f) == expected.get_field(name).ok() => {}
                 _ => {
                     return Err(Error::InvalidRequest(format!(
-                        "the index was not built by this version of claimdex (field `{name}` differs); rebuild it"
+                        "the index was not built by this version of claimdex (field `{name}` differs); rebuild it: remove the directory and index again (the default index/ is rebuilt from corpus/ on first use)"
                     )))
                 }
             }
