@@ -562,12 +562,7 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
     let qrels = read_all_qrels(&a.qrels)?;
     if let Some(dir) = &a.debates {
         let transcripts = eval::read_transcripts(dir)?;
-        let mut dump_file = match &a.dump {
-            Some(p) => {
-                Some(io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
-            }
-            None => None,
-        };
+        let mut dump_file = create_output(a.dump.as_deref())?;
         let (r, _) = eval::replay_debates(&idx, &transcripts, &qrels, dump_file.as_mut().map(|w| w as &mut dyn Write))?;
         if let Some(w) = dump_file {
             w.into_inner().map_err(|e| e.into_error())?;
@@ -612,18 +607,8 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
         Some(d) => eval::read_transcripts(d)?,
         None => Default::default(),
     };
-    let mut run_file = match &a.run {
-        Some(p) => {
-            Some(io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
-        }
-        None => None,
-    };
-    let mut dump_file = match &a.dump {
-        Some(p) => {
-            Some(io::BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
-        }
-        None => None,
-    };
+    let mut run_file = create_output(a.run.as_deref())?;
+    let mut dump_file = create_output(a.dump.as_deref())?;
     let (report, _) = eval::evaluate(
         &idx,
         &queries,
@@ -778,10 +763,16 @@ fn run_train_match(a: &TrainMatchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A buffered output file, if a path is given.
+fn create_output(path: Option<&Path>) -> anyhow::Result<Option<io::BufWriter<std::fs::File>>> {
+    path.map(|p| std::fs::File::create(p).map(io::BufWriter::new).with_context(|| format!("creating {}", p.display())))
+        .transpose()
+}
+
 /// The features of [`crate::flag::FEATURES`] but the named ones (each must exist).
 fn features_without(without: &[String]) -> anyhow::Result<Vec<&'static str>> {
     for n in without {
-        if !crate::flag::FEATURES.contains(&n.as_str()) {
+        if crate::flag::feature_index(n).is_none() {
             bail!("--without {n}: unknown feature");
         }
     }

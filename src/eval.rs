@@ -248,9 +248,8 @@ pub fn replay_debates(
     dump: Option<&mut dyn Write>,
 ) -> Result<(ReplayReport, Samples)> {
     let mut dump = dump;
-    let io_err = |e| Error::io(PathBuf::from("eval output"), e);
     if let Some(w) = dump.as_deref_mut() {
-        writeln!(w, "{DUMP_HEADER}\t{}", crate::flag::FEATURES.join("\t")).map_err(io_err)?;
+        write_dump_header(w)?;
     }
     let mut labels: HashMap<String, HashMap<String, &HashSet<String>>> = HashMap::new();
     for (qid, gold) in qrels {
@@ -290,8 +289,7 @@ pub fn replay_debates(
             scored.push((score, label));
             if features.len() == crate::flag::FEATURES.len() {
                 if let Some(w) = dump.as_deref_mut() {
-                    let x: Vec<String> = features.iter().map(|v| format!("{v:.5}")).collect();
-                    writeln!(w, "{}_{}\t1\t{}\t{}", t.name, line.number, label as u8, x.join("\t")).map_err(io_err)?;
+                    write_dump_row(w, &format!("{}_{}", t.name, line.number), 1, label, &features)?;
                 }
                 samples.push((features, label));
             }
@@ -320,6 +318,20 @@ pub type Samples = Vec<(Vec<f32>, bool)>;
 
 /// The first columns of a feature dump; the feature names follow.
 const DUMP_HEADER: &str = "query\trank\tright";
+
+/// An error writing `eval`'s outputs (the run file or the feature dump).
+fn dump_error(e: std::io::Error) -> Error {
+    Error::io(PathBuf::from("eval output"), e)
+}
+
+fn write_dump_header(w: &mut dyn Write) -> Result<()> {
+    writeln!(w, "{DUMP_HEADER}\t{}", crate::flag::FEATURES.join("\t")).map_err(dump_error)
+}
+
+fn write_dump_row(w: &mut dyn Write, query: &str, rank: usize, right: bool, features: &[f32]) -> Result<()> {
+    let x: Vec<String> = features.iter().map(|v| format!("{v:.5}")).collect();
+    writeln!(w, "{query}\t{rank}\t{}\t{}", right as u8, x.join("\t")).map_err(dump_error)
+}
 
 /// Reads the samples of a feature dump written by `evaluate` or `replay_debates`
 /// (`claimdex eval --dump`): features are matched to [`crate::flag::FEATURES`] by name, and
@@ -454,9 +466,8 @@ pub fn evaluate(
     let mut merged = Vec::new();
     let mut run = run;
     let mut dump = dump;
-    let io_err = |e| Error::io(PathBuf::from("eval output"), e);
     if let Some(w) = dump.as_deref_mut() {
-        writeln!(w, "{DUMP_HEADER}\t{}", crate::flag::FEATURES.join("\t")).map_err(io_err)?;
+        write_dump_header(w)?;
     }
     let depth = index.match_config().rerank_depth.max(MatchConfig::default().rerank_depth).max(5);
     let mut samples = Vec::new();
@@ -467,8 +478,7 @@ pub fn evaluate(
             let right = gold.contains(&h.claim.id) || h.twins.iter().any(|t| gold.contains(t));
             samples.push((h.features.clone(), right));
             if let Some(w) = dump.as_deref_mut() {
-                let x: Vec<String> = h.features.iter().map(|v| format!("{v:.5}")).collect();
-                writeln!(w, "{}\t{}\t{}\t{}", q.id, i + 1, right as u8, x.join("\t")).map_err(io_err)?;
+                write_dump_row(w, &q.id, i + 1, right, &h.features)?;
             }
         }
         as_is.push((res.hits.iter().map(|h| gold.contains(&h.claim.id)).collect(), gold.len()));
@@ -478,7 +488,7 @@ pub fn evaluate(
         ));
         if let Some(w) = run.as_deref_mut() {
             for (i, h) in res.hits.iter().enumerate() {
-                writeln!(w, "{}\tQ0\t{}\t{}\t{:.6}\tclaimdex", q.id, h.claim.id, i + 1, h.score).map_err(io_err)?;
+                writeln!(w, "{}\tQ0\t{}\t{}\t{:.6}\tclaimdex", q.id, h.claim.id, i + 1, h.score).map_err(dump_error)?;
             }
         }
     }

@@ -85,6 +85,11 @@ fn numbers(text: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Where a feature is in [`FEATURES`].
+pub fn feature_index(name: &str) -> Option<usize> {
+    FEATURES.iter().position(|f| *f == name)
+}
+
 fn bigrams(tokens: &[String]) -> BTreeSet<(&str, &str)> {
     tokens.windows(2).map(|w| (w[0].as_str(), w[1].as_str())).collect()
 }
@@ -250,12 +255,7 @@ impl FlagModel {
         m.positions = m
             .features
             .iter()
-            .map(|f| {
-                FEATURES
-                    .iter()
-                    .position(|k| k == f)
-                    .ok_or_else(|| Error::Model(format!("flag model: unknown feature {f:?}")))
-            })
+            .map(|f| feature_index(f).ok_or_else(|| Error::Model(format!("flag model: unknown feature {f:?}"))))
             .collect::<Result<_>>()?;
         Ok(m)
     }
@@ -305,33 +305,25 @@ impl FlagModel {
         }
         let positions: Vec<usize> = use_features
             .iter()
-            .map(|f| {
-                FEATURES
-                    .iter()
-                    .position(|k| k == f)
-                    .ok_or_else(|| Error::InvalidRequest(format!("unknown feature {f:?}")))
-            })
+            .map(|f| feature_index(f).ok_or_else(|| Error::InvalidRequest(format!("unknown feature {f:?}"))))
             .collect::<Result<_>>()?;
         let n = positions.len();
-        let samples: Vec<(Vec<f32>, bool)> =
-            samples.iter().map(|(x, l)| (positions.iter().map(|&k| x[k]).collect(), *l)).collect();
-        let samples = samples.as_slice();
+        let x: Vec<Vec<f32>> = samples.iter().map(|(x, _)| positions.iter().map(|&k| x[k]).collect()).collect();
         let m = samples.len() as f64;
         let mut mean = vec![0f64; n];
         let mut var = vec![0f64; n];
-        for (x, _) in samples {
+        for xi in &x {
             for k in 0..n {
-                mean[k] += x[k] as f64 / m;
+                mean[k] += xi[k] as f64 / m;
             }
         }
-        for (x, _) in samples {
+        for xi in &x {
             for k in 0..n {
-                var[k] += (x[k] as f64 - mean[k]).powi(2) / m;
+                var[k] += (xi[k] as f64 - mean[k]).powi(2) / m;
             }
         }
         let std: Vec<f64> = var.iter().map(|v| v.sqrt().max(1e-6)).collect();
-        let z: Vec<Vec<f64>> =
-            samples.iter().map(|(x, _)| (0..n).map(|k| (x[k] as f64 - mean[k]) / std[k]).collect()).collect();
+        let z: Vec<Vec<f64>> = x.iter().map(|xi| (0..n).map(|k| (xi[k] as f64 - mean[k]) / std[k]).collect()).collect();
         let y: Vec<f64> = samples.iter().map(|s| if s.1 { 1.0 } else { 0.0 }).collect();
         let mut w = vec![0f64; n];
         let prior = y.iter().sum::<f64>() / m;
@@ -371,13 +363,11 @@ impl FlagModel {
             bias: b as f32,
             flagged: 0.5,
             suggested: 0.25,
-            // Scores the projected samples first; the real positions are set below.
-            positions: (0..n).collect(),
+            positions,
         };
         let scored: Vec<(f32, bool)> = samples.iter().map(|(x, l)| (model.probability(x), *l)).collect();
         model.flagged = best_threshold(&scored, 1.0);
         model.suggested = best_threshold(&scored, 2.0).min(model.flagged);
-        model.positions = positions;
         Ok(model)
     }
 }

@@ -433,7 +433,8 @@ impl ClaimIndex {
         check_text(&req.text, "statement")?;
         let limit = req.limit.unwrap_or(5);
         check_paging(limit, 0)?;
-        let (candidates, stmt_terms, mut analyzer) = self.candidates(searcher, req, config, qvec.as_deref())?;
+        let (candidates, stmt_tokens, mut analyzer) = self.candidates(searcher, req, config, qvec.as_deref())?;
+        let stmt_terms: BTreeSet<String> = stmt_tokens.iter().cloned().collect();
         let rank_of = |key: &dyn Fn(&Candidate) -> Option<f32>| -> HashMap<DocAddress, usize> {
             let mut v: Vec<(f32, &Candidate)> = candidates.iter().filter_map(|c| key(c).map(|k| (k, c))).collect();
             v.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.key.cmp(&b.1.key)));
@@ -502,8 +503,6 @@ impl ClaimIndex {
                 claim: &h.claim,
             })
             .collect();
-        let text = config.clean(&req.text);
-        let stmt_tokens = analysis::tokens(&mut analyzer, &text);
         let stmt = Statement {
             text: &req.text,
             terms: &stmt_terms,
@@ -551,7 +550,7 @@ impl ClaimIndex {
         })
     }
 
-    /// Scored candidates, best first (ties by id, so ranking is deterministic).
+    /// Scored candidates, best first (ties by id, so ranking is deterministic), with the statement's analyzed tokens.
     ///
     /// The lexical score is BM25 over statement + review title, divided by the most the
     /// statement's terms could score, so it lies in [0, 1) and compares across statements;
@@ -563,7 +562,7 @@ impl ClaimIndex {
         req: &MatchRequest,
         config: &MatchConfig,
         qvec: Option<&[f32]>,
-    ) -> Result<(Vec<Candidate>, BTreeSet<String>, TextAnalyzer)> {
+    ) -> Result<(Vec<Candidate>, Vec<String>, TextAnalyzer)> {
         let f = self.fields();
         let lang = match req.language.as_deref() {
             None => Some(Lang::default_lang()),
@@ -572,10 +571,10 @@ impl ClaimIndex {
         let field = f.body(lang);
         let evidence_field = f.evidence_body(lang);
         let mut analyzer = self.analyzer(lang);
-        let text = config.clean(&req.text);
-        let terms = terms_of(&mut analyzer, &text);
+        let tokens = analysis::tokens(&mut analyzer, &config.clean(&req.text));
+        let terms: BTreeSet<String> = tokens.iter().cloned().collect();
         if terms.is_empty() {
-            return Ok((Vec::new(), terms, analyzer));
+            return Ok((Vec::new(), tokens, analyzer));
         }
         let stats = BodyStats::new(searcher, f);
         let num_docs = searcher.num_docs().max(1) as f32;
@@ -693,7 +692,7 @@ impl ClaimIndex {
         }
         let keep = req.limit.unwrap_or(5).max(5).max(config.rerank_depth);
         sort_candidates(&mut out, keep, &mut FastStr::new(searcher, crate::schema::FIELD_ID))?;
-        Ok((out, terms, analyzer))
+        Ok((out, tokens, analyzer))
     }
 
     /// A claim by id key as a candidate with no lexical score, if it passes the restrictions.

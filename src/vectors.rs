@@ -176,11 +176,17 @@ impl SegmentVectors {
 
     /// The exact similarity of claim `i` (an index into `docs`) to the query, from the f32 vectors.
     fn exact(&self, i: usize, query: &[f32], buf: &mut Vec<u8>, floats: &mut Vec<f32>) -> Result<f32> {
+        self.read(i, buf, floats)?;
+        Ok(exact_similarity(floats, query))
+    }
+
+    /// Reads claim `i`'s f32 vectors (statement, then title) from the column into `floats`.
+    fn read(&self, i: usize, buf: &mut Vec<u8>, floats: &mut Vec<f32>) -> Result<()> {
         let col = self.column.as_ref().expect("segments with claims have their column");
         buf.clear();
         col.ord_to_bytes(self.ords[i], buf).map_err(|e| Error::Tantivy(e.into()))?;
         decode(buf, floats);
-        Ok(exact_similarity(floats, query))
+        Ok(())
     }
 }
 
@@ -276,11 +282,8 @@ impl VectorCache {
     pub fn similarities(&self, searcher: &Searcher, addr: DocAddress, query: &[f32]) -> Result<Option<(f32, f32)>> {
         let vecs = self.segment(searcher, addr.segment_ord)?;
         let Ok(i) = vecs.docs.binary_search(&addr.doc_id) else { return Ok(None) };
-        let col = vecs.column.as_ref().expect("segments with claims have their column");
-        let mut buf = Vec::new();
-        col.ord_to_bytes(vecs.ords[i], &mut buf).map_err(|e| Error::Tantivy(e.into()))?;
         let mut floats = Vec::new();
-        decode(&buf, &mut floats);
+        vecs.read(i, &mut Vec::new(), &mut floats)?;
         let mut parts = floats.chunks_exact(DIM).map(|v| dot(query, v));
         let text = parts.next().unwrap_or(0.0);
         Ok(Some((text, parts.next().unwrap_or(text))))
