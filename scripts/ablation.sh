@@ -2,8 +2,8 @@
 # Prints the ranking ablation tables of BENCHMARKS.md: each row is `claimdex eval` with settings.
 # Usage: scripts/ablation.sh [train|dev]   (default dev). Needs the release binary and the
 # indexes built by:
-#   claimdex --index /tmp/idx2020s index ../shared/data/checkthat2020/verified_claims.docs.tsv
-#   claimdex --index /tmp/idx2021s index ../shared/data/checkthat2021-2b/vclaims.jsonl.gz
+#   claimdex --index /tmp/idx2020 index ../shared/data/checkthat2020/verified_claims.docs.tsv
+#   claimdex --index /tmp/idx2021 index ../shared/data/checkthat2021-2b/vclaims.jsonl.gz
 # (with the semantic model fetched by scripts/fetch-model.sh, so that claims get vectors).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +11,8 @@ SPLIT="${1:-dev}"
 BIN=./target/release/claimdex
 D20=../shared/data/checkthat2020
 D21=../shared/data/checkthat2021-2b
-I20="${I20:-/tmp/idx2020s}"
-I21="${I21:-/tmp/idx2021s}"
+I20="${I20:-/tmp/idx2020}"
+I21="${I21:-/tmp/idx2021}"
 Q21=qrels_$SPLIT.tsv
 
 row20() {

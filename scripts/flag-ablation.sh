@@ -2,8 +2,8 @@
 # The flag's feature-group ablation of BENCHMARKS.md: trains the flag model on the replay of the
 # train debates with feature groups added one at a time and scores each on the dev debates.
 # Needs the two replay dumps (each one `claimdex eval --debates` run, hybrid, minutes to an hour):
-#   claimdex --index /tmp/idx2021s eval --debates $T --qrels $D/qrels_train.tsv --dump /tmp/flagtrain.tsv
-#   claimdex --index /tmp/idx2021s eval --debates $T --qrels $D/qrels_dev.tsv --dump /tmp/flagdev.tsv
+#   claimdex --index /tmp/idx2021 eval --debates $T --qrels $D/qrels_train.tsv --dump /tmp/flagtrain.tsv
+#   claimdex --index /tmp/idx2021 eval --debates $T --qrels $D/qrels_dev.tsv --dump /tmp/flagdev.tsv
 # (D=../shared/data/checkthat2021-2b, T=$D/transcripts/train_dev). Usage: scripts/flag-ablation.sh [TRAIN DEV]
 set -euo pipefail
 cd "$(dirname "$0")/.."

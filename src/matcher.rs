@@ -1,14 +1,15 @@
 //! Matching a new statement against prior claims: candidates, scores, twins, evidence and the repeat flag.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
+use tantivy::collector::{DocSetCollector, TopDocs};
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{
     Bm25StatisticsProvider, BooleanQuery, BoostQuery, EnableScoring, Occur, Query, RangeQuery, Scorer, TermQuery,
-    Weight,
+    TermSetQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
@@ -139,8 +140,11 @@ pub struct MatchConfig {
     pub speaker_weight: f32,
     /// Weight of the best matching evidence passage (fact-check article text) of a claim.
     pub evidence_weight: f32,
-    /// Evidence passages searched per statement.
+    /// Best passages of the whole index searched per statement; the claims they bear on become
+    /// candidates (0 = none). Every candidate's own passages are scored whatever this is.
     pub evidence_candidates: usize,
+    /// How many of the statement's rarest terms that passage search uses (0 = all).
+    pub evidence_terms: usize,
     /// Weight of the cosine similarity of the embeddings (when the model is loaded).
     pub semantic_weight: f32,
     /// Nearest claims by embedding added to the candidates.
@@ -160,7 +164,8 @@ impl Default for MatchConfig {
             context_weight: 0.4,
             speaker_weight: 1.0,
             evidence_weight: 1.0,
-            evidence_candidates: 150,
+            evidence_candidates: 20,
+            evidence_terms: 3,
             semantic_weight: 0.5,
             semantic_candidates: 100,
             semantic_context: true,
@@ -647,24 +652,29 @@ impl ClaimIndex {
             by_key.insert(key, c);
         }
 
-        if config.evidence_weight > 0.0 {
-            let mut parts: Vec<Box<dyn Query>> = evidence_terms
-                .into_iter()
-                .map(|t| Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Box<dyn Query>)
-                .collect();
-            let any_term = BooleanQuery::new(parts.iter().map(|q| (Occur::Should, q.box_clone())).collect());
-            let limit = TopDocs::with_limit(config.evidence_candidates.max(1));
+        let evidence_idf: Vec<f32> = evidence_terms.iter().map(|t| idf(&stats, t, num_docs)).collect::<Result<_>>()?;
+        let evidence_parts: Vec<Box<dyn Query>> = evidence_terms
+            .into_iter()
+            .map(|t| Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Box<dyn Query>)
+            .chain([kind_q(Kind::Evidence)])
+            .collect();
+        let mut refs = FastU64::new(searcher, crate::schema::FIELD_CLAIM_KEY);
+        if config.evidence_weight > 0.0 && config.evidence_candidates > 0 {
+            // The best passages of the whole index bring in the claims they bear on.
+            // Only the statement's rarest terms: the search finds claims, the scores come below.
+            let mut rare: Vec<(f32, usize)> = evidence_idf.iter().copied().zip(0..).collect();
+            rare.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            rare.truncate(if config.evidence_terms == 0 { rare.len() } else { config.evidence_terms });
+            let any_term =
+                BooleanQuery::new(rare.iter().map(|&(_, i)| (Occur::Should, evidence_parts[i].box_clone())).collect());
+            let limit = TopDocs::with_limit(config.evidence_candidates);
             let top = searcher.search_with_statistics_provider(&any_term, &limit, &stats)?;
-            parts.push(kind_q(Kind::Evidence));
-            let top = exact_scores(searcher, &stats, &parts, top, false)?;
-            let mut refs = FastU64::new(searcher, crate::schema::FIELD_CLAIM_KEY);
-            for (score, addr) in top {
-                let s = (score / max_score).clamp(0.0, 1.0);
+            for (_, addr) in top {
                 for key in refs.all(addr)? {
-                    if let Some(c) = by_key.get_mut(&key) {
-                        c.evidence = c.evidence.max(s);
-                    } else if let Some(c) = self.candidate_by_key(searcher, key, req, &restrict, &mut dups)? {
-                        by_key.insert(key, Candidate { evidence: s, ..c });
+                    if let Entry::Vacant(slot) = by_key.entry(key) {
+                        if let Some(c) = self.candidate_by_key(searcher, key, req, &restrict, &mut dups)? {
+                            slot.insert(c);
+                        }
                     }
                 }
             }
@@ -681,6 +691,27 @@ impl ClaimIndex {
                 }
                 if let Some(c) = self.candidate_at(searcher, addr, key, req, &restrict, &mut dups)? {
                     by_key.insert(key, Candidate { semantic: Some(s), ..c });
+                }
+            }
+        }
+
+        if config.evidence_weight > 0.0 && !by_key.is_empty() {
+            // Every candidate's evidence score is its best passage, each of its passages scored exactly.
+            let terms: Vec<Term> = by_key.keys().map(|&k| Term::from_field_u64(f.claim_key, k)).collect();
+            let passages = searcher.search(&TermSetQuery::new(terms), &DocSetCollector)?;
+            let scored = exact_scores(
+                searcher,
+                &stats,
+                &evidence_parts,
+                passages.into_iter().map(|a| (0.0, a)).collect(),
+                false,
+            )?;
+            for (score, addr) in scored {
+                let s = (score / max_score).clamp(0.0, 1.0);
+                for key in refs.all(addr)? {
+                    if let Some(c) = by_key.get_mut(&key) {
+                        c.evidence = c.evidence.max(s);
+                    }
                 }
             }
         }

@@ -27,7 +27,8 @@ pub const FIELD_VERDICT: &str = "verdict";
 pub const FIELD_DATE: &str = "date";
 /// For evidence: the ids of the claims it bears on.
 pub const FIELD_CLAIM_REF: &str = "claim_ref";
-/// For evidence: [`id_key`] of each claim it bears on (a u64 column, for joins in the match).
+/// For evidence: [`id_key`] of each claim it bears on (a u64 column and term: the match joins
+/// passages to claims by it and finds the passages of its candidates through it).
 pub const FIELD_CLAIM_KEY: &str = "claim_key";
 /// [`id_key`] of the record's id: a u64 column and term, so that the match compares and looks
 /// up numbers and turns only its final hits back into string ids.
@@ -106,7 +107,7 @@ impl ClaimFields {
         let verdict = b.add_text_field(FIELD_VERDICT, STRING | FAST);
         let date = b.add_i64_field(FIELD_DATE, NumericOptions::default() | INDEXED | FAST);
         let claim_ref = b.add_text_field(FIELD_CLAIM_REF, STRING);
-        let claim_key = b.add_u64_field(FIELD_CLAIM_KEY, FAST);
+        let claim_key = b.add_u64_field(FIELD_CLAIM_KEY, INDEXED | FAST);
         let id_key = b.add_u64_field(FIELD_ID_KEY, INDEXED | FAST);
         let dup_key = b.add_u64_field(FIELD_DUP_KEY, FAST);
         let record = b.add_text_field(FIELD_RECORD, STORED);

@@ -345,3 +345,44 @@ fn semantic_matching_finds_paraphrases_that_share_no_words() {
         reopened.match_claims(&MatchRequest::new("That footage of soldiers being shot is a fabrication")).unwrap();
     assert_eq!(again.hits[0].claim.id, "polygraph-shaheen-2021-07-video-fake");
 }
+
+#[test]
+fn every_candidate_gets_its_best_passage_and_the_passage_search_brings_in_claims() {
+    let idx = ClaimIndex::create_in_ram().unwrap();
+    let record = |v: serde_json::Value| -> Record { serde_json::from_value(v).unwrap() };
+    let claim = |id: &str, text: &str| record(serde_json::json!({"kind": "claim", "id": id, "text": text}));
+    let passage = |id: &str, text: &str, claim: &str| {
+        record(serde_json::json!({"kind": "evidence", "id": id, "text": text,
+            "claims": [{"claim_id": claim, "stance": "refutes"}]}))
+    };
+    idx.upsert(&[
+        claim("taxes", "The senator voted to raise taxes on families."),
+        claim("bridge", "Bridges are crumbling across the state."),
+        claim("other", "The governor cut school funding."),
+        passage("e-taxes", "Records show the senator voted against raising taxes on families in 2019.", "taxes"),
+        passage("e-bridge", "Inspectors rated the Millbrook viaduct structurally deficient.", "bridge"),
+    ])
+    .unwrap();
+    let evidence = claimdex::flag::feature_index("evidence").unwrap();
+    let statement = "The senator voted to raise taxes; the Millbrook viaduct is deficient.";
+    let hit = |res: &claimdex::MatchResult, id: &str| res.hits.iter().find(|h| h.claim.id == id).cloned();
+
+    // With no passage search, the claims found by their own text still get their passages' scores...
+    let mut config = idx.match_config();
+    config.set("evidence_candidates=0").unwrap();
+    idx.set_match_config(config.clone());
+    let res = idx.match_claims(&MatchRequest::new(statement)).unwrap();
+    let taxes = hit(&res, "taxes").expect("found by its text");
+    assert!(taxes.features[evidence] > 0.1, "{:?}", taxes.features);
+    // ...but a claim that shares words with the statement only through its evidence is not found.
+    assert!(hit(&res, "bridge").is_none(), "{res:?}");
+
+    // The passage search (on the statement's rarest terms) brings it in, with the same exact score.
+    config.set("evidence_candidates=20").unwrap();
+    idx.set_match_config(config);
+    let res = idx.match_claims(&MatchRequest::new(statement)).unwrap();
+    let bridge = hit(&res, "bridge").expect("brought in by its passage");
+    assert!(bridge.features[evidence] > 0.1, "{:?}", bridge.features);
+    assert_eq!(hit(&res, "taxes").unwrap().features[evidence], taxes.features[evidence]);
+    assert_eq!(bridge.evidence[0].evidence.id, "e-bridge");
+}

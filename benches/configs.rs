@@ -1,0 +1,73 @@
+//! Match latency of one index under several match settings, side by side in one process.
+//!
+//! ```text
+//! cargo bench --bench configs -- INDEX STATEMENTS [SETTINGS ...]
+//! cargo bench --bench configs -- /tmp/idx2021 sentences.txt "" evidence_candidates=0 evidence_weight=0
+//! ```
+//!
+//! STATEMENTS has one statement a line. Each SETTINGS argument is a comma-separated list of
+//! `name=value` match settings (as `claimdex eval --set`), applied on top of the defaults; `""`
+//! is the defaults. Every statement is matched once per setting, without evidence in the result
+//! (as a pipeline screening sentences would ask), after 50 warm-up matches; the table gives the
+//! p50, p90 and p99 latency in ms and the mean. The settings take turns in rounds (three by
+//! default, `ROUNDS=N`) so that a change in the machine's load hits all of them alike; the
+//! figures are over all rounds.
+
+use std::path::Path;
+use std::time::Instant;
+
+use claimdex::{ClaimIndex, MatchRequest};
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("configs: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let [index, statements, settings @ ..] = args.as_slice() else {
+        return Err("usage: configs INDEX STATEMENTS [SETTINGS ...]".into());
+    };
+    let idx = ClaimIndex::open_in_dir(Path::new(index))?;
+    let text = std::fs::read_to_string(statements)?;
+    let statements: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let settings: Vec<String> = if settings.is_empty() { vec![String::new()] } else { settings.to_vec() };
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let defaults = idx.match_config();
+    let mut configs = Vec::new();
+    for s in &settings {
+        let mut c = defaults.clone();
+        for kv in s.split(',').filter(|kv| !kv.trim().is_empty()) {
+            c.set(kv)?;
+        }
+        configs.push(c);
+    }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    for round in 0..rounds {
+        for (c, t) in configs.iter().zip(&mut times) {
+            idx.set_match_config(c.clone());
+            let warmup = if round == 0 { 50 } else { 0 };
+            for s in statements.iter().take(warmup) {
+                idx.match_claims(&MatchRequest::new(*s))?;
+            }
+            for s in &statements {
+                let req = MatchRequest { no_evidence: true, ..MatchRequest::new(*s) };
+                let start = Instant::now();
+                idx.match_claims(&req)?;
+                t.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    println!("{} statements × {rounds} rounds, {index}\n", statements.len());
+    println!("| settings | p50 ms | p90 ms | p99 ms | mean ms |\n|---|---:|---:|---:|---:|");
+    for (s, mut t) in settings.iter().zip(times) {
+        t.sort_by(f64::total_cmp);
+        let q = |p: f64| t[((t.len() - 1) as f64 * p).round() as usize];
+        let mean = t.iter().sum::<f64>() / t.len() as f64;
+        let name = if s.is_empty() { "(defaults)" } else { s.as_str() };
+        println!("| `{name}` | {:.2} | {:.2} | {:.2} | {mean:.2} |", q(0.5), q(0.9), q(0.99));
+    }
+    Ok(())
+}
