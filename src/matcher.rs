@@ -5,11 +5,11 @@ use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{DocSetCollector, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::query::{
     Bm25StatisticsProvider, BooleanQuery, BoostQuery, EnableScoring, Occur, Query, RangeQuery, Scorer, TermQuery,
-    TermSetQuery, Weight,
+    Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
@@ -697,15 +697,8 @@ impl ClaimIndex {
 
         if config.evidence_weight > 0.0 && !by_key.is_empty() {
             // Every candidate's evidence score is its best passage, each of its passages scored exactly.
-            let terms: Vec<Term> = by_key.keys().map(|&k| Term::from_field_u64(f.claim_key, k)).collect();
-            let passages = searcher.search(&TermSetQuery::new(terms), &DocSetCollector)?;
-            let scored = exact_scores(
-                searcher,
-                &stats,
-                &evidence_parts,
-                passages.into_iter().map(|a| (0.0, a)).collect(),
-                false,
-            )?;
+            let passages = self.passages_of(searcher, by_key.keys().copied())?;
+            let scored = exact_scores(searcher, &stats, &evidence_parts, passages, false)?;
             for (score, addr) in scored {
                 let s = (score / max_score).clamp(0.0, 1.0);
                 for key in refs.all(addr)? {
@@ -779,6 +772,35 @@ impl ClaimIndex {
             semantic: None,
             score: 0.0,
         }))
+    }
+
+    /// The live passages that bear on any of these claims (by `id_key`), read from the postings
+    /// of each key's `claim_key` term: one dictionary lookup per key and segment.
+    fn passages_of(&self, searcher: &Searcher, keys: impl Iterator<Item = u64>) -> Result<Vec<(f32, DocAddress)>> {
+        use tantivy::{DocSet, TERMINATED};
+        let terms: Vec<Term> = keys.map(|k| Term::from_field_u64(self.fields().claim_key, k)).collect();
+        let mut out = Vec::new();
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let inv = seg.inverted_index(self.fields().claim_key)?;
+            for term in &terms {
+                let Some(mut postings) =
+                    inv.read_postings(term, IndexRecordOption::Basic).map_err(|e| Error::Tantivy(e.into()))?
+                else {
+                    continue;
+                };
+                let mut doc = postings.doc();
+                while doc != TERMINATED {
+                    if !seg.is_deleted(doc) {
+                        out.push((0.0, DocAddress::new(ord as u32, doc)));
+                    }
+                    doc = postings.advance();
+                }
+            }
+        }
+        // A passage bearing on two candidates is scored once.
+        out.sort_by_key(|p| p.1);
+        out.dedup_by_key(|p| p.1);
+        Ok(out)
     }
 
     /// The address of the live record whose id has this key, read from the postings of the key term.
