@@ -1,6 +1,6 @@
 //! `ClaimIndex`: a tantivy index of claims and evidence, opened once and shared by the CLI and the server.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -269,12 +269,14 @@ impl ClaimIndex {
         self.write(|writer| {
             let mut report = IngestReport::default();
             let mut batch: Vec<Record> = Vec::with_capacity(EMBED_BATCH);
+            self.reader.reload()?;
+            let mut ids = Replaced { committed: self.searcher(), seen: HashSet::new() };
             for item in records {
                 match item {
                     Ok(record) => {
                         batch.push(record);
                         if batch.len() == EMBED_BATCH {
-                            self.add_batch(writer, &mut batch, opts, on_skip, &mut report)?;
+                            self.add_batch(writer, &mut batch, &mut ids, opts, on_skip, &mut report)?;
                         }
                     }
                     Err(e) if opts.strict || !e.is_client_error() => return Err(e),
@@ -284,7 +286,7 @@ impl ClaimIndex {
                     }
                 }
             }
-            self.add_batch(writer, &mut batch, opts, on_skip, &mut report)?;
+            self.add_batch(writer, &mut batch, &mut ids, opts, on_skip, &mut report)?;
             Ok(report)
         })
     }
@@ -295,6 +297,7 @@ impl ClaimIndex {
         &self,
         writer: &mut IndexWriter<TantivyDocument>,
         batch: &mut Vec<Record>,
+        ids: &mut Replaced,
         opts: IngestOptions,
         on_skip: &mut dyn FnMut(&Error),
         report: &mut IngestReport,
@@ -326,7 +329,7 @@ impl ClaimIndex {
             }
         }
         for (record, vector) in batch.drain(..).zip(vectors) {
-            match self.add(writer, &record, vector.as_deref()) {
+            match self.add(writer, &record, vector.as_deref(), ids) {
                 Ok(()) => match record.kind() {
                     Kind::Claim => report.claims += 1,
                     Kind::Evidence => report.evidence += 1,
@@ -346,10 +349,18 @@ impl ClaimIndex {
         self.ingest(records.iter().cloned().map(Ok), IngestOptions { strict: true }, &mut |_| {})
     }
 
-    fn add(&self, writer: &mut IndexWriter<TantivyDocument>, record: &Record, vector: Option<&[u8]>) -> Result<()> {
+    fn add(
+        &self,
+        writer: &mut IndexWriter<TantivyDocument>,
+        record: &Record,
+        vector: Option<&[u8]>,
+        ids: &mut Replaced,
+    ) -> Result<()> {
         validate(record)?;
         let doc = self.fields.to_document(record, vector)?;
-        writer.delete_term(self.fields.id_term(record.id()));
+        if ids.may_exist(self, record.id())? {
+            writer.delete_term(self.fields.id_term(record.id()));
+        }
         writer.add_document(doc)?;
         Ok(())
     }
@@ -557,4 +568,21 @@ pub fn validate(record: &Record) -> Result<()> {
         return Err(bad("text", format!("longer than {MAX_TEXT_BYTES} bytes")));
     }
     Ok(())
+}
+
+/// Which records an ingest replaces. A record replaces any record with its id, but tantivy keeps
+/// every pending delete (a query weight each) in memory until the commit and applies each one to
+/// every segment, which made a million-claim ingest hold gigabytes. So a delete is issued only
+/// for an id that the committed index holds or that this ingest has already written.
+struct Replaced {
+    committed: Searcher,
+    /// `schema::id_key` of every id written by this ingest (a collision only costs a delete).
+    seen: HashSet<u64>,
+}
+
+impl Replaced {
+    fn may_exist(&mut self, index: &ClaimIndex, id: &str) -> Result<bool> {
+        let key = crate::schema::id_key(id);
+        Ok(!self.seen.insert(key) || index.addr_of_key(&self.committed, key)?.is_some())
+    }
 }

@@ -804,7 +804,7 @@ impl ClaimIndex {
     }
 
     /// The address of the live record whose id has this key, read from the postings of the key term.
-    fn addr_of_key(&self, searcher: &Searcher, key: u64) -> Result<Option<DocAddress>> {
+    pub(crate) fn addr_of_key(&self, searcher: &Searcher, key: u64) -> Result<Option<DocAddress>> {
         use tantivy::{DocSet, TERMINATED};
         let term = self.fields().id_key_term(key);
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {

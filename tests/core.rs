@@ -386,3 +386,24 @@ fn every_candidate_gets_its_best_passage_and_the_passage_search_brings_in_claims
     assert_eq!(hit(&res, "taxes").unwrap().features[evidence], taxes.features[evidence]);
     assert_eq!(bridge.evidence[0].evidence.id, "e-bridge");
 }
+
+#[test]
+fn a_repeated_id_replaces_the_record_within_one_ingest_and_across_reopenings() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = |id: &str, text: &str| -> Record {
+        serde_json::from_value(serde_json::json!({"kind": "claim", "id": id, "text": text})).unwrap()
+    };
+    {
+        let idx = ClaimIndex::create_in_dir(dir.path()).unwrap();
+        // The same id twice in one stream: the later record wins and only one is kept.
+        idx.upsert(&[record("a", "first text"), record("b", "other"), record("a", "second text")]).unwrap();
+        assert_eq!(idx.num_records(), 2);
+        assert_eq!(idx.get_claim("a").unwrap().text, "second text");
+    }
+    // A new process (a fresh reader) replaces what an earlier one committed.
+    let idx = ClaimIndex::open_in_dir(dir.path()).unwrap();
+    idx.upsert(&[record("a", "third text"), record("c", "new")]).unwrap();
+    assert_eq!(idx.num_records(), 3);
+    assert_eq!(idx.get_claim("a").unwrap().text, "third text");
+    assert_eq!(idx.get_claim("b").unwrap().text, "other");
+}
