@@ -101,6 +101,8 @@ pub struct Stats {
     pub by_publisher: BTreeMap<String, u64>,
     /// Size of the index files on disk, in bytes (0 in memory).
     pub index_bytes: u64,
+    /// Segments of the index: each is searched on its own (`claimdex index --merge` makes one).
+    pub segments: usize,
 }
 
 impl ClaimIndex {
@@ -344,6 +346,30 @@ impl ClaimIndex {
         Ok(())
     }
 
+    /// Merges the index's segments into one and removes the files they leave behind; returns how
+    /// many segments there were. Matching searches every segment on its own, so a large index
+    /// that rarely changes answers faster merged (see docs/benchmarks-speed.md).
+    pub fn merge_segments(&self) -> Result<usize> {
+        let mut guard = self.writer.lock().map_err(|_| poisoned())?;
+        // Let the merges that tantivy runs on its own finish first: they take segments away.
+        let mut writer = match guard.take() {
+            Some(w) => {
+                w.wait_merging_threads()?;
+                self.open_writer()?
+            }
+            None => self.open_writer()?,
+        };
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        let ids = self.index.searchable_segment_ids()?;
+        if ids.len() > 1 {
+            writer.merge(&ids).wait()?;
+        }
+        writer.garbage_collect_files().wait()?;
+        writer.wait_merging_threads()?;
+        self.reader.reload()?;
+        Ok(ids.len())
+    }
+
     /// Writes records (replacing those with the same ids) and commits.
     pub fn upsert(&self, records: &[Record]) -> Result<IngestReport> {
         self.ingest(records.iter().cloned().map(Ok), IngestOptions { strict: true }, &mut |_| {})
@@ -523,7 +549,8 @@ impl ClaimIndex {
             Some(d) => dir_size(d),
             None => 0,
         };
-        Ok(Stats { claims, evidence, by_verdict, by_publisher, index_bytes })
+        let segments = self.searcher().segment_readers().len();
+        Ok(Stats { claims, evidence, by_verdict, by_publisher, index_bytes, segments })
     }
 }
 

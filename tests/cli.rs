@@ -40,6 +40,17 @@ fn index_reports_bad_records_with_file_line_and_field() {
     let out = claimdex(&["--index", index.to_str().unwrap(), "index", "nope.jsonl"], dir.path());
     assert!(!out.status.success());
     assert!(stderr(&out).contains("nope.jsonl"), "{}", stderr(&out));
+
+    // `--merge` alone merges what is there into one segment (two commits made two).
+    let more = dir.path().join("more.jsonl");
+    std::fs::write(&more, "{\"kind\":\"claim\",\"id\":\"c\",\"text\":\"also fine\"}\n").unwrap();
+    assert!(claimdex(&["--index", index.to_str().unwrap(), "index", more.to_str().unwrap()], dir.path())
+        .status
+        .success());
+    let out = claimdex(&["--index", index.to_str().unwrap(), "index", "--merge", "--json"], dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!((v["merged_segments"].as_u64(), v["records_in_index"].as_u64()), (Some(2), Some(2)), "{v}");
 }
 
 #[test]

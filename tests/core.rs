@@ -407,3 +407,38 @@ fn a_repeated_id_replaces_the_record_within_one_ingest_and_across_reopenings() {
     assert_eq!(idx.get_claim("a").unwrap().text, "third text");
     assert_eq!(idx.get_claim("b").unwrap().text, "other");
 }
+
+#[test]
+fn merging_segments_keeps_every_record_and_the_same_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let idx = ClaimIndex::create_in_dir(dir.path()).unwrap();
+    // One commit per file: several segments.
+    for f in std::fs::read_dir(root().join("corpus")).unwrap() {
+        let recs = ingest::read_paths(&[f.unwrap().path()], false).unwrap();
+        idx.ingest(recs, IngestOptions::default(), &mut |_| {}).unwrap();
+    }
+    idx.upsert(&[serde_json::from_value(
+        serde_json::json!({"kind": "claim", "id": "x", "text": "Bridges are crumbling."}),
+    )
+    .unwrap()])
+        .unwrap();
+    let before = idx.stats().unwrap();
+    assert!(before.segments > 1, "{before:?}");
+    let req = MatchRequest::new("fully committed to amnesty");
+    let hits = |r: claimdex::MatchResult| r.hits.into_iter().map(|h| (h.claim.id, h.score)).collect::<Vec<_>>();
+    let matched = hits(idx.match_claims(&req).unwrap());
+    assert_eq!(idx.merge_segments().unwrap(), before.segments);
+    let after = idx.stats().unwrap();
+    assert_eq!(after.segments, 1);
+    assert_eq!((after.claims, after.evidence), (before.claims, before.evidence));
+    assert_eq!(hits(idx.match_claims(&req).unwrap()), matched);
+    // Writing after a merge works, and a reopened index sees one segment plus the new one.
+    idx.upsert(&[
+        serde_json::from_value(serde_json::json!({"kind": "claim", "id": "y", "text": "Taxes went up."})).unwrap()
+    ])
+    .unwrap();
+    drop(idx);
+    let reopened = ClaimIndex::open_in_dir(dir.path()).unwrap();
+    assert_eq!(reopened.stats().unwrap().claims, after.claims + 1);
+    assert_eq!(reopened.stats().unwrap().segments, 2);
+}

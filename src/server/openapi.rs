@@ -245,7 +245,7 @@ fn schemas() -> Value {
         "Claim": obj("A checked claim: id, text, speaker, speaker_role, date, language, appearances, verdict {label, rating}, review {publisher {name, site}, url, title, date, summary}, tags."),
         "Evidence": obj("An evidence excerpt: id, text, source, url, date, language, claims [{claim_id, stance}]."),
         "Record": obj("A Claim or an Evidence object; `kind` (\"claim\" or \"evidence\") defaults to the route's kind."),
-        "Stats": obj("claims, evidence, by_verdict, by_publisher, index_bytes, matcher, semantic_model_loaded.")
+        "Stats": obj("claims, evidence, by_verdict, by_publisher, index_bytes, segments, matcher, semantic_model_loaded.")
     })
 }
 
