@@ -652,17 +652,19 @@ impl ClaimIndex {
             by_key.insert(key, c);
         }
 
-        let evidence_idf: Vec<f32> = evidence_terms.iter().map(|t| idf(&stats, t, num_docs)).collect::<Result<_>>()?;
         let evidence_parts: Vec<Box<dyn Query>> = evidence_terms
-            .into_iter()
-            .map(|t| Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs)) as Box<dyn Query>)
+            .iter()
+            .map(|t| Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>)
             .chain([kind_q(Kind::Evidence)])
             .collect();
         let mut refs = FastU64::new(searcher, crate::schema::FIELD_CLAIM_KEY);
         if config.evidence_weight > 0.0 && config.evidence_candidates > 0 {
             // The best passages of the whole index bring in the claims they bear on.
             // Only the statement's rarest terms: the search finds claims, the scores come below.
-            let mut rare: Vec<(f32, usize)> = evidence_idf.iter().copied().zip(0..).collect();
+            let mut rare: Vec<(f32, usize)> = Vec::with_capacity(evidence_terms.len());
+            for (i, t) in evidence_terms.iter().enumerate() {
+                rare.push((idf(&stats, t, num_docs)?, i));
+            }
             rare.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             rare.truncate(if config.evidence_terms == 0 { rare.len() } else { config.evidence_terms });
             let any_term =
@@ -777,25 +779,13 @@ impl ClaimIndex {
     /// The live passages that bear on any of these claims (by `id_key`), read from the postings
     /// of each key's `claim_key` term: one dictionary lookup per key and segment.
     fn passages_of(&self, searcher: &Searcher, keys: impl Iterator<Item = u64>) -> Result<Vec<(f32, DocAddress)>> {
-        use tantivy::{DocSet, TERMINATED};
-        let terms: Vec<Term> = keys.map(|k| Term::from_field_u64(self.fields().claim_key, k)).collect();
         let mut out = Vec::new();
-        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-            let inv = seg.inverted_index(self.fields().claim_key)?;
-            for term in &terms {
-                let Some(mut postings) =
-                    inv.read_postings(term, IndexRecordOption::Basic).map_err(|e| Error::Tantivy(e.into()))?
-                else {
-                    continue;
-                };
-                let mut doc = postings.doc();
-                while doc != TERMINATED {
-                    if !seg.is_deleted(doc) {
-                        out.push((0.0, DocAddress::new(ord as u32, doc)));
-                    }
-                    doc = postings.advance();
-                }
-            }
+        for key in keys {
+            let term = Term::from_field_u64(self.fields().claim_key, key);
+            for_each_live(searcher, &term, |addr| {
+                out.push((0.0, addr));
+                true
+            })?;
         }
         // A passage bearing on two candidates is scored once.
         out.sort_by_key(|p| p.1);
@@ -805,24 +795,35 @@ impl ClaimIndex {
 
     /// The address of the live record whose id has this key, read from the postings of the key term.
     pub(crate) fn addr_of_key(&self, searcher: &Searcher, key: u64) -> Result<Option<DocAddress>> {
-        use tantivy::{DocSet, TERMINATED};
-        let term = self.fields().id_key_term(key);
-        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
-            let inv = seg.inverted_index(self.fields().id_key)?;
-            if let Some(mut postings) =
-                inv.read_postings(&term, IndexRecordOption::Basic).map_err(|e| Error::Tantivy(e.into()))?
-            {
-                let mut doc = postings.doc();
-                while doc != TERMINATED {
-                    if !seg.is_deleted(doc) {
-                        return Ok(Some(DocAddress::new(ord as u32, doc)));
-                    }
-                    doc = postings.advance();
-                }
-            }
-        }
-        Ok(None)
+        let mut found = None;
+        for_each_live(searcher, &self.fields().id_key_term(key), |addr| {
+            found = Some(addr);
+            false
+        })?;
+        Ok(found)
     }
+}
+
+/// Calls `f` with each live document that holds `term` (of an indexed field), segment by
+/// segment, reading the term's postings directly; stops when `f` returns false.
+fn for_each_live(searcher: &Searcher, term: &Term, mut f: impl FnMut(DocAddress) -> bool) -> Result<()> {
+    use tantivy::{DocSet, TERMINATED};
+    for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+        let inv = seg.inverted_index(term.field())?;
+        let Some(mut postings) =
+            inv.read_postings(term, IndexRecordOption::Basic).map_err(|e| Error::Tantivy(e.into()))?
+        else {
+            continue;
+        };
+        let mut doc = postings.doc();
+        while doc != TERMINATED {
+            if !seg.is_deleted(doc) && !f(DocAddress::new(ord as u32, doc)) {
+                return Ok(());
+            }
+            doc = postings.advance();
+        }
+    }
+    Ok(())
 }
 
 /// Sorts candidates best first, ties by id (so ranking is deterministic), reading ids only where

@@ -166,22 +166,12 @@ impl ClaimFields {
 
     /// The body field for a language tag; unstemmed languages share the plain field.
     pub fn body(&self, lang: Option<Lang>) -> Field {
-        let code = lang.map(|l| l.code);
-        self.bodies
-            .iter()
-            .find(|(l, _)| l.map(|l| l.code) == code)
-            .map(|(_, f)| *f)
-            .expect("bodies holds every language and the plain field")
+        field_for(&self.bodies, lang)
     }
 
     /// The evidence body field for a language tag.
     pub fn evidence_body(&self, lang: Option<Lang>) -> Field {
-        let code = lang.map(|l| l.code);
-        self.evidence_bodies
-            .iter()
-            .find(|(l, _)| l.map(|l| l.code) == code)
-            .map(|(_, f)| *f)
-            .expect("evidence_bodies holds every language and the plain field")
+        field_for(&self.evidence_bodies, lang)
     }
 
     /// The body field of a kind of record in a language.
@@ -333,6 +323,16 @@ pub fn dup_key(text: &str) -> u64 {
         hash.write(c.encode_utf8(&mut buf).as_bytes());
     }
     hash.0
+}
+
+/// The field of `fields` (one per language, `None` for the plain field) for a language tag.
+fn field_for(fields: &[(Option<Lang>, Field)], lang: Option<Lang>) -> Field {
+    let code = lang.map(|l| l.code);
+    fields
+        .iter()
+        .find(|(l, _)| l.map(|l| l.code) == code)
+        .map(|(_, f)| *f)
+        .expect("the schema has a field for every language and a plain one")
 }
 
 /// The numeric key of a record id: its 64-bit FNV-1a hash. Two ids of a million share a key
