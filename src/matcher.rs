@@ -130,6 +130,11 @@ pub struct MatchResult {
 pub struct MatchConfig {
     /// Lexical candidates taken from BM25.
     pub candidates: usize,
+    /// Statement terms found in more than this share of the claims (and in more claims than
+    /// `candidates`) are left out of the BM25 candidate search (0 = none are; the rarest term is
+    /// always kept). Every candidate is then scored on all the terms, so this only decides which
+    /// claims are looked at; it makes the search over a million claims about twice as fast.
+    pub candidate_df: f32,
     /// Strip links (http…, pic.twitter.com/…) from statements before matching.
     pub strip_links: bool,
     /// Split hashtags and @mentions into words (`#Trump2020` → `Trump 2020`, `@SpeakerPelosi` → `Speaker Pelosi`).
@@ -159,6 +164,7 @@ impl Default for MatchConfig {
     fn default() -> Self {
         MatchConfig {
             candidates: CANDIDATES,
+            candidate_df: 0.05,
             strip_links: true,
             split_tags: true,
             context_weight: 0.4,
@@ -586,11 +592,20 @@ impl ClaimIndex {
         let mut max_score = 0.0f32;
         let mut should: Vec<Box<dyn Query>> = Vec::new();
         let mut evidence_terms: Vec<Term> = Vec::new();
+        // Terms common among claims are left out of the candidate search (see `candidate_df`).
+        let num_claims = searcher.doc_freq(&f.kind_term(Kind::Claim))?.max(1) as f32;
+        let mut searched: Vec<(u64, usize)> = Vec::with_capacity(terms.len());
         for t in &terms {
             let term = Term::from_field_text(field, t);
             max_score += idf(&stats, &term, num_docs)? * (1.0 + BM25_K1);
+            searched.push((searcher.doc_freq(&term)?, should.len()));
             should.push(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)));
             evidence_terms.push(Term::from_field_text(evidence_field, t));
+        }
+        if config.candidate_df > 0.0 {
+            let rarest = searched.iter().map(|s| s.0).min().unwrap_or(0);
+            let common = (config.candidate_df * num_claims).max(config.candidates as f32);
+            searched.retain(|&(df, _)| df == rarest || df as f32 <= common);
         }
         let max_score = max_score.max(1e-6);
         if config.context_weight > 0.0 {
@@ -621,18 +636,20 @@ impl ClaimIndex {
         // which tantivy answers with block-max WAND. Scores keep the `kind` term that the query
         // used to intersect with (a constant per kind), so that they are what they were.
         let kind_q = |k: Kind| -> Box<dyn Query> { Box::new(TermQuery::new(f.kind_term(k), IndexRecordOption::Basic)) };
-        let any_term = BooleanQuery::new(should.iter().map(|q| (Occur::Should, q.box_clone())).collect());
+        // The search runs on the statement terms kept above and the context and speaker terms;
+        // exact_scores then scores every candidate on all of them.
+        let searched = searched.iter().map(|&(_, i)| i).chain(terms.len()..should.len());
+        let any_term = BooleanQuery::new(searched.map(|i| (Occur::Should, should[i].box_clone())).collect());
         let limit = TopDocs::with_limit(config.candidates.max(1));
         let top = if restrict.is_empty() {
-            let top = searcher.search_with_statistics_provider(&any_term, &limit, &stats)?;
-            should.push(kind_q(Kind::Claim));
-            exact_scores(searcher, &stats, &should, top, false)?
+            searcher.search_with_statistics_provider(&any_term, &limit, &stats)?
         } else {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(any_term.clone()))];
             clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
-            let top = searcher.search_with_statistics_provider(&BooleanQuery::new(clauses), &limit, &stats)?;
-            exact_scores(searcher, &stats, &[kind_q(Kind::Claim)], top, true)?
+            searcher.search_with_statistics_provider(&BooleanQuery::new(clauses), &limit, &stats)?
         };
+        should.push(kind_q(Kind::Claim));
+        let top = exact_scores(searcher, &stats, &should, top, false)?;
 
         let mut keys = FastU64::new(searcher, crate::schema::FIELD_ID_KEY);
         let mut dups = FastU64::new(searcher, crate::schema::FIELD_DUP_KEY);

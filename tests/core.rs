@@ -442,3 +442,37 @@ fn merging_segments_keeps_every_record_and_the_same_matches() {
     assert_eq!(reopened.stats().unwrap().claims, after.claims + 1);
     assert_eq!(reopened.stats().unwrap().segments, 2);
 }
+
+#[test]
+fn common_terms_are_left_out_of_the_candidate_search_but_scored() {
+    let idx = ClaimIndex::create_in_ram().unwrap();
+    let claim = |id: String, text: String| -> Record {
+        serde_json::from_value(serde_json::json!({"kind": "claim", "id": id, "text": text})).unwrap()
+    };
+    // "taxes" is in every claim; "viaduct" in one, which also says "taxes" twice.
+    let mut records: Vec<Record> =
+        (0..40).map(|i| claim(format!("c{i:02}"), format!("Taxes went up in county number {i}."))).collect();
+    records.push(claim("viaduct".into(), "Taxes paid for the viaduct, taxes the mayor raised.".into()));
+    idx.upsert(&records).unwrap();
+    let statement = "taxes viaduct";
+    let run = |settings: &[&str]| {
+        let mut config = claimdex::MatchConfig::default();
+        for s in settings {
+            config.set(s).unwrap();
+        }
+        idx.set_match_config(config);
+        idx.match_claims(&MatchRequest { limit: Some(3), ..MatchRequest::new(statement) }).unwrap()
+    };
+    let all = run(&["candidates=2", "candidate_df=0", "rerank_depth=0"]);
+    let pruned = run(&["candidates=2", "candidate_df=0.5", "rerank_depth=0"]);
+    // Searching on "viaduct" alone finds the one claim, scored on both terms as before...
+    assert_eq!(all.hits[0].claim.id, "viaduct");
+    assert_eq!(pruned.hits[0].claim.id, "viaduct");
+    assert_eq!(pruned.hits[0].lexical, all.hits[0].lexical);
+    // ...and the claims that only share the common term are no longer looked at.
+    assert!(all.hits.len() == 2, "{:?}", all.hits);
+    assert!(pruned.hits.len() == 1, "{:?}", pruned.hits);
+    // A term in fewer claims than `candidates` is never left out.
+    let small = run(&["candidates=100", "candidate_df=0.5", "rerank_depth=0"]);
+    assert_eq!(small.hits.len(), 3);
+}
