@@ -147,7 +147,11 @@ impl ClaimIndex {
     fn from_index(index: Index, dir: Option<PathBuf>) -> Result<Self> {
         let fields = ClaimFields::from_schema(&index.schema())?;
         analysis::register(index.tokenizers());
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::OnCommitWithDelay).doc_store_cache_num_blocks(1000).try_into()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .doc_store_cache_num_blocks(1000)
+            .try_into()?;
         Ok(ClaimIndex {
             index,
             reader,
