@@ -18,6 +18,7 @@ use claimdex::Embedder;
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() {
+    claimdex::embed::configure_threads(); // as the claimdex binary does
     if let Err(e) = run() {
         eprintln!("ann: {e}");
         std::process::exit(1);

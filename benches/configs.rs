@@ -11,7 +11,9 @@
 //! (as a pipeline screening sentences would ask), after 50 warm-up matches; the table gives the
 //! p50, p90 and p99 latency in ms and the mean. The settings take turns in rounds (three by
 //! default, `ROUNDS=N`) so that a change in the machine's load hits all of them alike; the
-//! figures are over all rounds.
+//! figures are over all rounds. The index is opened without the semantic model (lexical
+//! matching) unless `HYBRID=1`, which loads it as `claimdex` does; each statement is then
+//! embedded on its own, as `POST /api/match` does.
 
 use std::path::Path;
 use std::time::Instant;
@@ -19,6 +21,7 @@ use std::time::Instant;
 use claimdex::{ClaimIndex, MatchRequest};
 
 fn main() {
+    claimdex::embed::configure_threads(); // as the claimdex binary does
     if let Err(e) = run() {
         eprintln!("configs: {e}");
         std::process::exit(1);
@@ -30,7 +33,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let [index, statements, settings @ ..] = args.as_slice() else {
         return Err("usage: configs INDEX STATEMENTS [SETTINGS ...]".into());
     };
-    let idx = ClaimIndex::open_in_dir(Path::new(index))?;
+    let mut idx = ClaimIndex::open_in_dir(Path::new(index))?;
+    if std::env::var("HYBRID").is_ok_and(|v| v == "1") {
+        idx =
+            idx.with_embedder(claimdex::embed::load_default().ok_or("HYBRID=1 but no model (scripts/fetch-model.sh)")?);
+    }
     let text = std::fs::read_to_string(statements)?;
     let statements: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let settings: Vec<String> = if settings.is_empty() { vec![String::new()] } else { settings.to_vec() };

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    claimdex::embed::configure_threads();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
