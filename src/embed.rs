@@ -200,7 +200,7 @@ fn model_error(path: &Path, err: impl std::fmt::Display) -> Error {
 /// candle looks its thread count up on every matrix product: from `RAYON_NUM_THREADS` when it
 /// is set, otherwise from the CPU masks under /sys, which on a 2-core VM gives one thread and costs
 /// about 6% of a hybrid match. With the variable set once, a hybrid match at 10k claims takes
-/// 16.6 instead of 19.5 ms here (docs/benchmarks-speed.md).
+/// about 16 instead of 19.5 ms here (docs/benchmarks-speed.md).
 pub fn configure_threads() {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
         let n = std::thread::available_parallelism().map_or(1, |n| n.get());
