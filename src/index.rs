@@ -356,13 +356,10 @@ impl ClaimIndex {
     pub fn merge_segments(&self) -> Result<usize> {
         let mut guard = self.writer.lock().map_err(|_| poisoned())?;
         // Let the merges that tantivy runs on its own finish first: they take segments away.
-        let mut writer = match guard.take() {
-            Some(w) => {
-                w.wait_merging_threads()?;
-                self.open_writer()?
-            }
-            None => self.open_writer()?,
-        };
+        if let Some(w) = guard.take() {
+            w.wait_merging_threads()?;
+        }
+        let mut writer = self.open_writer()?;
         writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
         let ids = self.index.searchable_segment_ids()?;
         if ids.len() > 1 {

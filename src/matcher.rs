@@ -596,9 +596,13 @@ impl ClaimIndex {
         // Terms common among claims are left out of the candidate search (see `candidate_df`).
         let num_claims = searcher.doc_freq(&f.kind_term(Kind::Claim))?.max(1) as f32;
         let mut searched: Vec<(u64, usize)> = Vec::with_capacity(terms.len());
+        // BodyStats counts a word in the claims and the passages together, so a statement term's
+        // idf is also that of its evidence term (the passage search below picks by it).
+        let mut idfs: Vec<f32> = Vec::with_capacity(terms.len());
         for t in &terms {
             let term = Term::from_field_text(field, t);
-            max_score += idf(&stats, &term, num_docs)? * (1.0 + BM25_K1);
+            idfs.push(idf(&stats, &term, num_docs)?);
+            max_score += idfs[idfs.len() - 1] * (1.0 + BM25_K1);
             searched.push((searcher.doc_freq(&term)?, should.len()));
             should.push(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)));
             evidence_terms.push(Term::from_field_text(evidence_field, t));
@@ -679,10 +683,7 @@ impl ClaimIndex {
         if config.evidence_weight > 0.0 && config.evidence_candidates > 0 {
             // The best passages of the whole index bring in the claims they bear on.
             // Only the statement's rarest terms: the search finds claims, the scores come below.
-            let mut rare: Vec<(f32, usize)> = Vec::with_capacity(evidence_terms.len());
-            for (i, t) in evidence_terms.iter().enumerate() {
-                rare.push((idf(&stats, t, num_docs)?, i));
-            }
+            let mut rare: Vec<(f32, usize)> = idfs.iter().copied().zip(0..).collect();
             rare.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             rare.truncate(if config.evidence_terms == 0 { rare.len() } else { config.evidence_terms });
             let any_term =
