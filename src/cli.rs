@@ -40,6 +40,8 @@ pub enum Command {
     TrainFlag(TrainFlagArgs),
     /// Train the match-confidence model (each hit's score) on queries with relevance judgements.
     TrainMatch(TrainMatchArgs),
+    /// Train a query adapter (a linear map of statement embeddings) on queries with relevance judgements.
+    TrainAdapter(TrainAdapterArgs),
     /// Screen a transcript (or stdin) and print the sentences that repeat checked claims.
     Flag(FlagArgs),
     /// Serve the HTTP API and the search page.
@@ -72,6 +74,10 @@ pub struct TrainFlagArgs {
     /// Leave these features out of the model, for ablations: comma-separated names.
     #[arg(long, value_delimiter = ',')]
     pub without: Vec<String>,
+    /// Replay the debates in this many folds, each with a transcript adapter trained on the
+    /// other folds' repeats (the shipped adapter learned from the training debates); 0 = the shipped adapters.
+    #[arg(long, default_value_t = 5)]
+    pub adapter_folds: usize,
 }
 
 /// `claimdex train-match`.
@@ -86,6 +92,38 @@ pub struct TrainMatchArgs {
     /// Leave these features out of the model, for ablations: comma-separated names.
     #[arg(long, value_delimiter = ',')]
     pub without: Vec<String>,
+    /// With the semantic model, learn from hits found with query adapters trained out of fold
+    /// on each training set's own queries (this many folds), as the shipped adapters were
+    /// trained on them; 0 = use the shipped adapters as they are.
+    #[arg(long, default_value_t = 5)]
+    pub adapter_folds: usize,
+}
+
+/// `claimdex train-adapter`.
+#[derive(Debug, Args)]
+pub struct TrainAdapterArgs {
+    /// A training set as `INDEX,QUERIES,QRELS[,TRANSCRIPTS]` (an index built with the model); repeat for several.
+    #[arg(long = "data", required = true, value_name = "INDEX,QUERIES,QRELS[,TRANSCRIPTS]")]
+    pub data: Vec<String>,
+    /// Where to write the adapter (e.g. src/query_adapter.bin, or src/query_adapter_transcript.bin for debates).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// First measure the adapter by cross-validation with this many folds: each fold matched
+    /// (the whole `match` path) with an adapter trained on the others, beside the identity; 0 = skip.
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Weight of the squared distance of the map from the identity.
+    #[arg(long, default_value_t = crate::adapter::TrainOptions::default().l2)]
+    pub l2: f32,
+    /// Full-batch Adam steps.
+    #[arg(long, default_value_t = crate::adapter::TrainOptions::default().steps)]
+    pub steps: usize,
+    /// Softmax temperature.
+    #[arg(long, default_value_t = crate::adapter::TrainOptions::default().temperature)]
+    pub temperature: f32,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = crate::adapter::TrainOptions::default().learning_rate)]
+    pub learning_rate: f64,
 }
 
 /// `claimdex flag`.
@@ -125,6 +163,11 @@ pub struct EvalArgs {
     /// Write the re-ranker's features of each query's top hits (TSV, for analysis).
     #[arg(long, value_name = "FILE")]
     pub dump: Option<PathBuf>,
+    /// With `--debates`: replay the debates in this many folds, each with a transcript
+    /// adapter trained on the other folds' repeats (for replays of the debates the shipped
+    /// adapter learned from, e.g. to train the flag on them); 0 = the shipped adapters.
+    #[arg(long, default_value_t = 0)]
+    pub adapter_folds: usize,
     /// Relevance judgements, TREC qrels; several files are merged.
     #[arg(long, required = true)]
     pub qrels: Vec<PathBuf>,
@@ -273,6 +316,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => run_eval(&cli, a),
         Command::TrainFlag(a) => run_train_flag(&cli, a),
         Command::TrainMatch(a) => run_train_match(a),
+        Command::TrainAdapter(a) => run_train_adapter(a),
         Command::Flag(a) => run_flag(&cli, a),
         Command::Serve(a) => run_serve(&cli, a),
     }
@@ -569,7 +613,7 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
     if let Some(dir) = &a.debates {
         let transcripts = eval::read_transcripts(dir)?;
         let mut dump_file = create_output(a.dump.as_deref())?;
-        let (r, _) = eval::replay_debates(&idx, &transcripts, &qrels, dump_file.as_mut().map(|w| w as &mut dyn Write))?;
+        let (r, _) = eval::replay_debates(&idx, &transcripts, &qrels, a.adapter_folds, dump_file.as_mut().map(|w| w as &mut dyn Write))?;
         if let Some(w) = dump_file {
             w.into_inner().map_err(|e| e.into_error())?;
         }
@@ -667,7 +711,7 @@ fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
             let idx = eval_index(cli, &a.claims, true)?;
             let transcripts = crate::eval::read_transcripts(debates)?;
             let qrels = read_all_qrels(&a.qrels)?;
-            let (report, samples) = crate::eval::replay_debates(&idx, &transcripts, &qrels, None)?;
+            let (report, samples) = crate::eval::replay_debates(&idx, &transcripts, &qrels, a.adapter_folds, None)?;
             let what = format!(
                 "{} sentences of {} debates ({} repeats) from {}{without}",
                 report.sentences,
@@ -729,25 +773,17 @@ fn run_train_match(a: &TrainMatchArgs) -> anyhow::Result<()> {
     let mut samples = Vec::new();
     let mut what = Vec::new();
     for spec in &a.data {
-        let parts: Vec<&str> = spec.split(',').collect();
-        let [index, queries, qrels, rest @ ..] = parts.as_slice() else {
-            bail!("--data {spec:?}: expected INDEX,QUERIES,QRELS[,TRANSCRIPTS]");
-        };
-        let mut idx = ClaimIndex::open_in_dir(Path::new(index)).with_context(|| format!("opening {index}"))?;
-        if let Some(e) = &embedder {
-            idx = idx.with_embedder(e.clone());
-        }
-        let transcripts = match rest.first() {
-            Some(t) => crate::eval::read_transcripts(Path::new(t))?,
-            None => Default::default(),
-        };
-        let queries = crate::eval::read_queries(Path::new(queries))?;
-        let qrels = crate::eval::read_qrels(Path::new(qrels))?;
+        let DataSpec { index: idx, queries, qrels, transcripts } = open_data_spec(spec, embedder.as_ref())?;
         // The re-ranker learns from the fused order of the hits it will re-rank.
         let mut config = idx.match_config();
         config.rerank_depth = 0;
         idx.set_match_config(config);
-        let (report, s) = crate::eval::evaluate(&idx, &queries, &qrels, &transcripts, None, None)?;
+        let (report, s) = if a.adapter_folds > 1 && idx.semantic_in_use() {
+            let options = crate::adapter::TrainOptions::default();
+            crate::eval::evaluate_out_of_fold(&idx, &queries, &qrels, &transcripts, a.adapter_folds, options)?
+        } else {
+            crate::eval::evaluate(&idx, &queries, &qrels, &transcripts, None, None)?
+        };
         what.push(format!("{} queries of {}", report.as_is.queries, Path::new(qrels_name(spec)).display()));
         samples.extend(s);
     }
@@ -766,6 +802,69 @@ fn run_train_match(a: &TrainMatchArgs) -> anyhow::Result<()> {
         crate::flag::average_precision(&scored),
         a.out.display()
     );
+    Ok(())
+}
+
+/// One training set of `--data INDEX,QUERIES,QRELS[,TRANSCRIPTS]`, opened with the model.
+struct DataSpec {
+    index: ClaimIndex,
+    queries: Vec<crate::eval::Query>,
+    qrels: crate::eval::Qrels,
+    transcripts: std::collections::BTreeMap<String, crate::eval::Transcript>,
+}
+
+fn open_data_spec(spec: &str, embedder: Option<&std::sync::Arc<crate::Embedder>>) -> anyhow::Result<DataSpec> {
+    let parts: Vec<&str> = spec.split(',').collect();
+    let [index, queries, qrels, rest @ ..] = parts.as_slice() else {
+        bail!("--data {spec:?}: expected INDEX,QUERIES,QRELS[,TRANSCRIPTS]");
+    };
+    let mut idx = ClaimIndex::open_in_dir(Path::new(index)).with_context(|| format!("opening {index}"))?;
+    if let Some(e) = embedder {
+        idx = idx.with_embedder(e.clone());
+    }
+    let transcripts = match rest.first() {
+        Some(t) => crate::eval::read_transcripts(Path::new(t))?,
+        None => Default::default(),
+    };
+    Ok(DataSpec {
+        index: idx,
+        queries: crate::eval::read_queries(Path::new(queries))?,
+        qrels: crate::eval::read_qrels(Path::new(qrels))?,
+        transcripts,
+    })
+}
+
+fn run_train_adapter(a: &TrainAdapterArgs) -> anyhow::Result<()> {
+    use crate::adapter::{QueryAdapter, TrainOptions};
+    let Some(embedder) = crate::embed::load_default() else {
+        bail!("train-adapter needs the semantic model (run scripts/fetch-model.sh)");
+    };
+    let options =
+        TrainOptions { l2: a.l2, steps: a.steps, temperature: a.temperature, learning_rate: a.learning_rate };
+    let mut sets = Vec::new();
+    let mut what = Vec::new();
+    for spec in &a.data {
+        let d = open_data_spec(spec, Some(&embedder))?;
+        if a.folds > 1 {
+            d.index.set_query_adapters(QueryAdapter::identity(), QueryAdapter::identity());
+            let (plain, _) = crate::eval::evaluate(&d.index, &d.queries, &d.qrels, &d.transcripts, None, None)?;
+            let (oof, _) =
+                crate::eval::evaluate_out_of_fold(&d.index, &d.queries, &d.qrels, &d.transcripts, a.folds, options)?;
+            println!("{}: MAP@5 as is / twins merged, {}-fold cross-validation:", qrels_name(spec), a.folds);
+            for (name, r) in [("no adapter", &plain), ("adapter", &oof)] {
+                println!(
+                    "  {name:<11} {:.3} / {:.3}  MRR@10 {:.3}  R@10 {:.3}  ({} queries)",
+                    r.as_is.map5, r.twins_merged.map5, r.as_is.mrr10, r.as_is.recall10, r.as_is.queries
+                );
+            }
+        }
+        let (set, ids) = crate::adapter::training_set(&d.index, &d.queries, &d.qrels, &d.transcripts)?;
+        what.push(format!("{} queries of {}", ids.len(), qrels_name(spec)));
+        sets.push(set);
+    }
+    let adapter = QueryAdapter::train(&sets, options, &what.join(" and "))?;
+    adapter.save(&a.out)?;
+    println!("trained on {}; wrote {}", what.join(" and "), a.out.display());
     Ok(())
 }
 

@@ -29,6 +29,9 @@ use crate::{Error, Result};
 /// Dimension of the vectors.
 pub const DIM: usize = 384;
 
+/// The model claimdex embeds with (the name of its directory under `models/`).
+pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";
+
 /// Longest input, in tokens (special tokens included); longer texts are truncated. This is
 /// sentence-transformers' `max_seq_length` for all-MiniLM-L6-v2.
 pub const MAX_TOKENS: usize = 256;

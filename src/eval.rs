@@ -241,10 +241,16 @@ pub struct ReplayReport {
 /// (the path of `/api/match/batch` and `claimdex flag`). Returns the report and, per sentence,
 /// the best hit's flag features and whether the sentence is a repeat; `dump` receives the same
 /// as TSV (see [`read_dump`]).
+///
+/// With `adapter_folds` > 1 (and the semantic model), the debates are replayed as the flag
+/// model must be trained on them when the shipped transcript adapter learned from their
+/// repeats: split into folds of whole debates, each replayed with a transcript adapter trained
+/// on the repeats (qrels) of the other folds. The index keeps the last fold's adapter.
 pub fn replay_debates(
     index: &ClaimIndex,
     transcripts: &BTreeMap<String, Transcript>,
     qrels: &Qrels,
+    adapter_folds: usize,
     dump: Option<&mut dyn Write>,
 ) -> Result<(ReplayReport, Samples)> {
     let mut dump = dump;
@@ -261,12 +267,16 @@ pub fn replay_debates(
         }
     }
     let model = index.flag_model();
+    let adapters = fold_adapters(index, transcripts, qrels, adapter_folds)?;
     let mut scored = Vec::new();
     let mut samples = Vec::new();
     let mut right = 0usize;
     let mut seconds = 0.0;
     for (name, gold_lines) in &labels {
         let t = &transcripts[name];
+        if let Some(a) = adapters.get(crate::adapter::fold_of(name, adapter_folds)) {
+            index.set_query_adapters(index.query_adapter(false).as_ref().clone(), a.clone());
+        }
         let reqs: Vec<MatchRequest> = (0..t.lines.len()).map(|i| request_for_line(t, i, 5)).collect();
         let start = std::time::Instant::now();
         let results = index.match_batch(&reqs);
@@ -311,6 +321,39 @@ pub fn replay_debates(
         seconds,
     };
     Ok((report, samples))
+}
+
+/// Transcript adapters for the folds of [`replay_debates`], trained on the sentences of the
+/// transcripts that the qrels judge; none unless `folds` > 1 and the semantic model is in use.
+fn fold_adapters(
+    index: &ClaimIndex,
+    transcripts: &BTreeMap<String, Transcript>,
+    qrels: &Qrels,
+    folds: usize,
+) -> Result<Vec<crate::adapter::QueryAdapter>> {
+    use crate::adapter::{fold_of, training_set, QueryAdapter, TrainOptions};
+    if folds < 2 || !index.semantic_in_use() {
+        return Ok(Vec::new());
+    }
+    let mut queries = Vec::new();
+    for qid in qrels.keys() {
+        let Some((name, line)) = qid.rsplit_once('_') else { continue };
+        let Some(t) = resolve_transcript(name, transcripts) else { continue };
+        if let Some(l) = t.lines.iter().find(|l| line_key(&l.number) == line_key(line)) {
+            queries.push(Query { id: qid.clone(), text: l.text.clone() });
+        }
+    }
+    queries.sort_by(|a, b| a.id.cmp(&b.id));
+    let (set, ids) = training_set(index, &queries, qrels, transcripts)?;
+    (0..folds)
+        .map(|k| {
+            let train = set.select(|i| fold_of(&fold_group(&ids[i], transcripts), folds) != k);
+            if train.is_empty() {
+                return Ok(QueryAdapter::identity());
+            }
+            QueryAdapter::train(&[train], TrainOptions::default(), &format!("repeats of the debates outside fold {k}"))
+        })
+        .collect()
 }
 
 /// Training samples: a hit's (or statement's) flag features and whether it is right.
@@ -493,6 +536,75 @@ pub fn evaluate(
         }
     }
     Ok((EvalReport { as_is: metrics(&as_is), twins_merged: metrics(&merged), missing_queries, seconds }, samples))
+}
+
+/// [`evaluate`] with query adapters trained out of fold: the judged queries are split into
+/// `folds` (whole transcripts together), and each fold is matched with an adapter trained on
+/// the other folds' queries (set as both the statement and the transcript adapter). The report
+/// and samples are what the matcher would give queries its adapter never saw: the honest
+/// measure of the adapter, and unbiased features for training the match model on the same
+/// queries. The index's adapters are left as the last fold's.
+pub fn evaluate_out_of_fold(
+    index: &ClaimIndex,
+    queries: &[Query],
+    qrels: &Qrels,
+    transcripts: &BTreeMap<String, Transcript>,
+    folds: usize,
+    options: crate::adapter::TrainOptions,
+) -> Result<(EvalReport, Samples)> {
+    use crate::adapter::{fold_of, QueryAdapter};
+    let (set, ids) = crate::adapter::training_set(index, queries, qrels, transcripts)?;
+    let fold: Vec<usize> = ids.iter().map(|id| fold_of(&fold_group(id, transcripts), folds)).collect();
+    let mut samples = Vec::new();
+    let mut parts: Vec<(EvalReport, usize)> = Vec::new();
+    for k in 0..folds {
+        let test: Vec<Query> =
+            queries.iter().filter(|q| fold_of(&fold_group(&q.id, transcripts), folds) == k).cloned().collect();
+        let train = set.select(|i| fold[i] != k);
+        let adapter = if train.is_empty() {
+            QueryAdapter::identity()
+        } else {
+            QueryAdapter::train(&[train], options, &format!("folds other than {k}"))?
+        };
+        index.set_query_adapters(adapter.clone(), adapter);
+        let (report, s) = evaluate(index, &test, qrels, transcripts, None, None)?;
+        samples.extend(s);
+        let n = report.as_is.queries;
+        parts.push((report, n));
+    }
+    Ok((combine(&parts), samples))
+}
+
+/// The group a query is kept with in cross-validation: its transcript when its id names a line
+/// of one (sentences of one debate resemble each other), else the query alone.
+fn fold_group(query_id: &str, transcripts: &BTreeMap<String, Transcript>) -> String {
+    query_id
+        .rsplit_once('_')
+        .and_then(|(name, _)| resolve_transcript(name, transcripts))
+        .map_or_else(|| query_id.to_string(), |t| t.name.clone())
+}
+
+/// Reports of disjoint query sets as one: every metric is a mean over queries.
+fn combine(parts: &[(EvalReport, usize)]) -> EvalReport {
+    let total: usize = parts.iter().map(|p| p.1).sum::<usize>().max(1);
+    let mean = |f: &dyn Fn(&EvalReport) -> &Metrics| {
+        let w = |g: fn(&Metrics) -> f64| parts.iter().map(|(r, n)| g(f(r)) * *n as f64).sum::<f64>() / total as f64;
+        Metrics {
+            queries: parts.iter().map(|(r, _)| f(r).queries).sum(),
+            map1: w(|m| m.map1),
+            map3: w(|m| m.map3),
+            map5: w(|m| m.map5),
+            mrr10: w(|m| m.mrr10),
+            recall10: w(|m| m.recall10),
+            recall100: w(|m| m.recall100),
+        }
+    };
+    EvalReport {
+        as_is: mean(&|r| &r.as_is),
+        twins_merged: mean(&|r| &r.twins_merged),
+        missing_queries: parts.first().map_or(0, |p| p.0.missing_queries),
+        seconds: parts.iter().map(|p| p.0.seconds).sum(),
+    }
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::analysis;
+use crate::adapter::QueryAdapter;
 use crate::embed::Embedder;
 use crate::flag::FlagModel;
 use crate::model::{Claim, Evidence, Kind, Rating, Record, Stance};
@@ -38,6 +39,8 @@ pub struct ClaimIndex {
     /// Flag and match models set by the caller; else the shipped ones for the matcher in use.
     flag_model: Mutex<Option<Arc<FlagModel>>>,
     match_model: Mutex<Option<Arc<FlagModel>>>,
+    /// Query adapters set by the caller (statement, transcript); else the shipped ones.
+    adapters: Mutex<Option<[Arc<QueryAdapter>; 2]>>,
     shipped: Arc<ShippedModels>,
     match_config: Mutex<crate::matcher::MatchConfig>,
     embedder: Option<Arc<Embedder>>,
@@ -52,6 +55,8 @@ struct ShippedModels {
     matching_lexical: Arc<FlagModel>,
     matching_transcript: Arc<FlagModel>,
     matching_transcript_lexical: Arc<FlagModel>,
+    adapter: Arc<QueryAdapter>,
+    adapter_transcript: Arc<QueryAdapter>,
 }
 
 fn shipped_models() -> Arc<ShippedModels> {
@@ -65,6 +70,8 @@ fn shipped_models() -> Arc<ShippedModels> {
                 matching_lexical: Arc::new(FlagModel::shipped_match_lexical()),
                 matching_transcript: Arc::new(FlagModel::shipped_match_transcript()),
                 matching_transcript_lexical: Arc::new(FlagModel::shipped_match_transcript_lexical()),
+                adapter: Arc::new(QueryAdapter::shipped_statement()),
+                adapter_transcript: Arc::new(QueryAdapter::shipped_transcript()),
             })
         })
         .clone()
@@ -160,6 +167,7 @@ impl ClaimIndex {
             dir,
             flag_model: Mutex::new(None),
             match_model: Mutex::new(None),
+            adapters: Mutex::new(None),
             shipped: shipped_models(),
             match_config: Mutex::new(Default::default()),
             embedder: None,
@@ -466,7 +474,7 @@ impl ClaimIndex {
     }
 
     /// Whether matching uses the embeddings: a semantic model is loaded and its weight is not 0.
-    fn semantic_in_use(&self) -> bool {
+    pub fn semantic_in_use(&self) -> bool {
         self.embedder.is_some() && self.match_config().semantic_weight > 0.0
     }
 
@@ -492,6 +500,25 @@ impl ClaimIndex {
                 (false, true) => m.matching_transcript_lexical.clone(),
             }
         })
+    }
+
+    /// The query adapter for a kind of statement (as for [`match_model`](Self::match_model)):
+    /// the one set, else the shipped one.
+    pub fn query_adapter(&self, transcript: bool) -> Arc<QueryAdapter> {
+        let set = self.adapters.lock().ok().and_then(|g| g.clone());
+        match (set, transcript) {
+            (Some([a, _]), false) => a,
+            (Some([_, t]), true) => t,
+            (None, false) => self.shipped.adapter.clone(),
+            (None, true) => self.shipped.adapter_transcript.clone(),
+        }
+    }
+
+    /// Replaces the query adapters: for statements on their own, and for transcript sentences.
+    pub fn set_query_adapters(&self, statement: QueryAdapter, transcript: QueryAdapter) {
+        if let Ok(mut g) = self.adapters.lock() {
+            *g = Some([Arc::new(statement), Arc::new(transcript)]);
+        }
     }
 
     /// Replaces the match-confidence model.

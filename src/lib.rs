@@ -7,6 +7,7 @@
 //! verdicts and the evidence that bears on them.
 #![warn(missing_docs)]
 
+pub mod adapter;
 pub mod analysis;
 pub mod article;
 pub mod cli;

@@ -63,6 +63,12 @@ impl MatchRequest {
     pub fn new(text: impl Into<String>) -> Self {
         MatchRequest { text: text.into(), ..Default::default() }
     }
+
+    /// Whether it is a sentence of a transcript (it has a speaker or a previous sentence):
+    /// such sentences get the match model and query adapter trained on debates.
+    pub fn is_transcript(&self) -> bool {
+        self.speaker.is_some() || self.context.is_some()
+    }
 }
 
 /// An evidence excerpt attached to a matched claim.
@@ -157,6 +163,8 @@ pub struct MatchConfig {
     pub semantic_candidates: usize,
     /// Embed the previous sentence together with the statement.
     pub semantic_context: bool,
+    /// Map the statement's embedding through the learned query adapter ([`crate::adapter`]).
+    pub query_adapter: bool,
     /// How many of the best distinct claims the match model re-ranks (0 = keep the fused order).
     pub rerank_depth: usize,
 }
@@ -176,6 +184,7 @@ impl Default for MatchConfig {
             semantic_weight: 0.5,
             semantic_candidates: 100,
             semantic_context: true,
+            query_adapter: true,
             rerank_depth: 20,
         }
     }
@@ -189,6 +198,16 @@ impl MatchConfig {
             split_tags(&t)
         } else {
             t
+        }
+    }
+
+    /// The text of a statement that is embedded: cleaned, after the previous sentence when
+    /// `semantic_context` is on.
+    pub fn embedding_text(&self, r: &MatchRequest) -> String {
+        let t = self.clean(&r.text);
+        match (&r.context, self.semantic_context) {
+            (Some(c), true) => format!("{c} {t}"),
+            _ => t,
         }
     }
 
@@ -421,18 +440,14 @@ impl ClaimIndex {
         let Some(embedder) = self.embedder().filter(|_| config.semantic_weight > 0.0) else {
             return Ok(vec![None; reqs.len()]);
         };
-        let texts: Vec<String> = reqs
-            .iter()
-            .map(|r| {
-                let t = config.clean(&r.text);
-                match (&r.context, config.semantic_context) {
-                    (Some(c), true) => format!("{c} {t}"),
-                    _ => t,
-                }
-            })
-            .collect();
+        let texts: Vec<String> = reqs.iter().map(|r| config.embedding_text(r)).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        Ok(embedder.embed(&refs)?.into_iter().map(Some).collect())
+        let vectors = embedder.embed(&refs)?;
+        Ok(reqs
+            .iter()
+            .zip(vectors)
+            .map(|(r, v)| Some(if config.query_adapter { self.query_adapter(r.is_transcript()).apply(&v) } else { v }))
+            .collect())
     }
 
     fn match_with(
@@ -524,7 +539,7 @@ impl ClaimIndex {
         };
         let feats: Vec<Vec<f32>> = (0..signals.len()).map(|i| flag::features(&stmt, &signals, i)).collect();
         drop(signals);
-        let match_model = self.match_model(req.speaker.is_some() || req.context.is_some());
+        let match_model = self.match_model(req.is_transcript());
         let mut ranked: Vec<(MatchHit, Vec<f32>)> = hits.into_iter().zip(feats).collect();
         for (h, x) in &mut ranked {
             h.score = match_model.probability(x);

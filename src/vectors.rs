@@ -278,6 +278,22 @@ impl VectorCache {
         Ok(best)
     }
 
+    /// Every live claim with vectors: its address and its f32 vectors (statement, then title).
+    pub fn all(&self, searcher: &Searcher) -> Result<Vec<(DocAddress, Vec<f32>)>> {
+        let mut out = Vec::new();
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let vecs = self.segment(searcher, ord as u32)?;
+            for (i, doc) in vecs.docs.iter().enumerate() {
+                if !seg.is_deleted(*doc) {
+                    let mut floats = Vec::new();
+                    vecs.read(i, &mut Vec::new(), &mut floats)?;
+                    out.push((DocAddress::new(ord as u32, *doc), floats));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The similarities of `query` to one claim's statement and to its review title, if it has vectors.
     pub fn similarities(&self, searcher: &Searcher, addr: DocAddress, query: &[f32]) -> Result<Option<(f32, f32)>> {
         let vecs = self.segment(searcher, addr.segment_ord)?;

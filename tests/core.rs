@@ -265,7 +265,7 @@ fn replaying_a_hand_made_debate_ranks_the_repeats_first() {
     indexes.extend(crate::util::corpus_index_semantic());
     for idx in indexes {
         let mut dump = Vec::new();
-        let (report, samples) = eval::replay_debates(&idx, &transcripts, &qrels, Some(&mut dump)).unwrap();
+        let (report, samples) = eval::replay_debates(&idx, &transcripts, &qrels, 0, Some(&mut dump)).unwrap();
         assert_eq!((report.debates, report.sentences, report.repeats), (1, 24, 5));
         assert_eq!(samples.len(), 24);
         // The dump reads back as the same samples (to 5 decimals), for `train-flag --samples`.
@@ -316,6 +316,64 @@ fn the_match_model_reranks_only_the_top_hits() {
     // The flag sees the match model's confidence in the top hit.
     let k = claimdex::flag::MATCH_PROB;
     assert_eq!(reranked.features[k], reranked.hits[0].score);
+}
+
+#[test]
+fn the_query_adapter_learns_from_judged_queries_and_maps_statements() {
+    use claimdex::adapter::{training_set, QueryAdapter, TrainOptions};
+    use claimdex::{eval, MatchConfig};
+    let Some(idx) = crate::util::corpus_index_semantic() else { return };
+    let transcripts = eval::read_transcripts(&fixture("debate")).unwrap();
+    let qrels = eval::read_qrels(&fixture("debate/qrels.tsv")).unwrap();
+    let t = transcripts.values().next().unwrap();
+    let queries: Vec<eval::Query> = qrels
+        .keys()
+        .map(|id| {
+            let line = id.rsplit_once('_').unwrap().1;
+            eval::Query { id: id.clone(), text: t.lines.iter().find(|l| l.number == line).unwrap().text.clone() }
+        })
+        .collect();
+    let (set, ids) = training_set(&idx, &queries, &qrels, &transcripts).unwrap();
+    assert_eq!(ids.len(), 5);
+    assert_eq!(set.claims.len() / claimdex::embed::DIM, idx.stats().unwrap().claims as usize);
+    // An adapter fitted hard to these five queries ranks each one's claim first by cosine.
+    let options = TrainOptions { steps: 200, learning_rate: 1e-2, l2: 0.001, ..TrainOptions::default() };
+    let adapter = QueryAdapter::train(&[set.clone()], options, "the fixture debate").unwrap();
+    // The mean margin of each query's claim over the best other claim, by the cosines the
+    // matcher reports.
+    let cosine_of_gold = |idx: &ClaimIndex| {
+        let mut sum = 0.0;
+        for q in &queries {
+            let res = idx.match_claims(&eval::request_for(q, &transcripts, 10)).unwrap();
+            let gold = &qrels[&q.id];
+            let best = |right: bool| {
+                res.hits
+                    .iter()
+                    .filter(|h| gold.contains(&h.claim.id) == right)
+                    .filter_map(|h| h.semantic)
+                    .fold(-1.0f32, f32::max)
+            };
+            sum += best(true) - best(false);
+        }
+        sum / queries.len() as f32
+    };
+    idx.set_query_adapters(QueryAdapter::identity(), QueryAdapter::identity());
+    let plain = cosine_of_gold(&idx);
+    // Transcript sentences go through the transcript adapter; statements through the other.
+    idx.set_query_adapters(QueryAdapter::identity(), adapter.clone());
+    let adapted = cosine_of_gold(&idx);
+    assert!(adapted > plain + 0.05, "mean margin of the right claims' cosine: {plain} without the adapter, {adapted} with it");
+    idx.set_query_adapters(adapter, QueryAdapter::identity());
+    assert!((cosine_of_gold(&idx) - plain).abs() < 1e-6);
+    // `query_adapter=false` bypasses it.
+    idx.set_query_adapters(QueryAdapter::identity(), QueryAdapter::shipped_transcript());
+    idx.set_match_config(MatchConfig { query_adapter: false, ..MatchConfig::default() });
+    assert!((cosine_of_gold(&idx) - plain).abs() < 1e-6);
+    // Out-of-fold evaluation: one debate is one group, so every fold but one trains on nothing.
+    idx.set_match_config(MatchConfig::default());
+    let (report, samples) = eval::evaluate_out_of_fold(&idx, &queries, &qrels, &transcripts, 3, options).unwrap();
+    assert_eq!(report.as_is.queries, 5);
+    assert!(!samples.is_empty());
 }
 
 #[test]
