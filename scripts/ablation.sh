@@ -36,9 +36,11 @@ row20 "BM25, claim+title one field, stemmed, stopwords" --set strip_links=false 
 row20 "+ links stripped from tweets" --set split_tags=false --set semantic_weight=0 --set rerank_depth=0
 row20 "+ hashtags and @mentions split into words" --set semantic_weight=0 --set rerank_depth=0
 row20 "+ match model re-ranks the top 20 (lexical shipped)" --set semantic_weight=0
-row20 "MiniLM cosine added, weight 1.0, fused order" --set semantic_weight=1.0 --set rerank_depth=0
-row20 "MiniLM cosine added, weight 0.5, fused order" --set rerank_depth=0
+row20 "MiniLM cosine added, weight 1.0, fused order" --set query_adapter=false --set semantic_weight=1.0 --set rerank_depth=0
+row20 "MiniLM cosine added, weight 0.5, fused order" --set query_adapter=false --set rerank_depth=0
+row20 "+ query adapter on the tweet's embedding" --set rerank_depth=0
 row20 "+ match model re-ranks the top 20 (shipped)"
+row20 "same, without the query adapter" --set query_adapter=false
 echo
 echo "CheckThat! 2021-2B $SPLIT (debate sentences vs PolitiFact)"
 echo

@@ -10,9 +10,10 @@
 //! it: the claims' stored vectors are left as the model makes them, so an index never needs
 //! re-embedding when the adapter changes.
 //!
-//! Two adapters ship, like the match models: one for statements on their own (trained on
-//! CheckThat! 2020 tweets) and one for sentences of a transcript (2021-2B debates, embedded with
-//! the sentence before them). `claimdex train-adapter` writes them; see BENCHMARKS.md.
+//! Like the match models, adapters are chosen per kind of statement. One ships, for statements
+//! on their own (trained on the CheckThat! 2020 train tweets). Sentences of a transcript have
+//! none by default: one trained on the 2021-2B train debates did not help there (BENCHMARKS.md),
+//! but [`ClaimIndex::set_query_adapters`] can set one. `claimdex train-adapter` writes them.
 
 use std::path::Path;
 
@@ -32,8 +33,6 @@ const MAGIC: &[u8] = b"claimdex query adapter\n";
 
 /// The shipped adapter for statements on their own.
 const STATEMENT_BYTES: &[u8] = include_bytes!("query_adapter.bin");
-/// The shipped adapter for sentences of a transcript.
-const TRANSCRIPT_BYTES: &[u8] = include_bytes!("query_adapter_transcript.bin");
 
 /// What an adapter file says of itself (a JSON line after the magic line).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -155,11 +154,6 @@ impl QueryAdapter {
         QueryAdapter::from_bytes(STATEMENT_BYTES).expect("the shipped statement adapter is valid (tested)")
     }
 
-    /// The shipped adapter for sentences of a transcript.
-    pub fn shipped_transcript() -> QueryAdapter {
-        QueryAdapter::from_bytes(TRANSCRIPT_BYTES).expect("the shipped transcript adapter is valid (tested)")
-    }
-
     /// What the adapter says of itself.
     pub fn info(&self) -> &AdapterInfo {
         &self.info
@@ -234,8 +228,7 @@ impl QueryAdapter {
         let bad = |why: &str| Error::Model(format!("query adapter: {why}"));
         let rest = bytes.strip_prefix(MAGIC).ok_or_else(|| bad("not an adapter file"))?;
         let nl = rest.iter().position(|&b| b == b'\n').ok_or_else(|| bad("no header line"))?;
-        let info: AdapterInfo =
-            serde_json::from_slice(&rest[..nl]).map_err(|e| bad(&format!("header: {e}")))?;
+        let info: AdapterInfo = serde_json::from_slice(&rest[..nl]).map_err(|e| bad(&format!("header: {e}")))?;
         if info.dim != DIM {
             return Err(bad(&format!("dimension {} where the model has {DIM}", info.dim)));
         }
@@ -276,9 +269,9 @@ pub fn training_set(
     qrels: &Qrels,
     transcripts: &BTreeMap<String, Transcript>,
 ) -> Result<(TrainingSet, Vec<String>)> {
-    let embedder = index
-        .embedder()
-        .ok_or_else(|| Error::Model("the query adapter needs the semantic model (run scripts/fetch-model.sh)".into()))?;
+    let embedder = index.embedder().ok_or_else(|| {
+        Error::Model("the query adapter needs the semantic model (run scripts/fetch-model.sh)".into())
+    })?;
     let searcher = index.searcher();
     let mut ids = FastStr::new(&searcher, crate::schema::FIELD_ID);
     let mut set = TrainingSet::default();
@@ -375,10 +368,10 @@ mod tests {
 
     #[test]
     fn shipped_adapters_load() {
-        for a in [QueryAdapter::shipped_statement(), QueryAdapter::shipped_transcript()] {
-            assert_eq!(a.info().dim, DIM);
-            assert_eq!(a.info().model, crate::embed::MODEL_NAME);
-        }
+        let a = QueryAdapter::shipped_statement();
+        assert_eq!(a.info().dim, DIM);
+        assert_eq!(a.info().model, crate::embed::MODEL_NAME);
+        assert!(a.info().trained_on.contains("checkthat2020/train"), "{:?}", a.info());
     }
 
     /// Queries that are their claim's vector plus a shared offset (the "style" of the queries):

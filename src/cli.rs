@@ -74,10 +74,6 @@ pub struct TrainFlagArgs {
     /// Leave these features out of the model, for ablations: comma-separated names.
     #[arg(long, value_delimiter = ',')]
     pub without: Vec<String>,
-    /// Replay the debates in this many folds, each with a transcript adapter trained on the
-    /// other folds' repeats (the shipped adapter learned from the training debates); 0 = the shipped adapters.
-    #[arg(long, default_value_t = 5)]
-    pub adapter_folds: usize,
 }
 
 /// `claimdex train-match`.
@@ -93,8 +89,9 @@ pub struct TrainMatchArgs {
     #[arg(long, value_delimiter = ',')]
     pub without: Vec<String>,
     /// With the semantic model, learn from hits found with query adapters trained out of fold
-    /// on each training set's own queries (this many folds), as the shipped adapters were
-    /// trained on them; 0 = use the shipped adapters as they are.
+    /// on each training set's own queries (this many folds), as the shipped adapter was trained
+    /// on them; 0 = use the shipped adapter as it is. Sets of a kind of statement without an
+    /// adapter (transcripts) are matched as they are.
     #[arg(long, default_value_t = 5)]
     pub adapter_folds: usize,
 }
@@ -105,7 +102,7 @@ pub struct TrainAdapterArgs {
     /// A training set as `INDEX,QUERIES,QRELS[,TRANSCRIPTS]` (an index built with the model); repeat for several.
     #[arg(long = "data", required = true, value_name = "INDEX,QUERIES,QRELS[,TRANSCRIPTS]")]
     pub data: Vec<String>,
-    /// Where to write the adapter (e.g. src/query_adapter.bin, or src/query_adapter_transcript.bin for debates).
+    /// Where to write the adapter (e.g. src/query_adapter.bin, the shipped one for standalone statements).
     #[arg(long)]
     pub out: PathBuf,
     /// First measure the adapter by cross-validation with this many folds: each fold matched
@@ -164,8 +161,8 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub dump: Option<PathBuf>,
     /// With `--debates`: replay the debates in this many folds, each with a transcript
-    /// adapter trained on the other folds' repeats (for replays of the debates the shipped
-    /// adapter learned from, e.g. to train the flag on them); 0 = the shipped adapters.
+    /// adapter trained on the other folds' repeats, as the flag must be trained on them if a
+    /// transcript adapter learned from the same debates (none ships); 0 = the shipped adapters.
     #[arg(long, default_value_t = 0)]
     pub adapter_folds: usize,
     /// Relevance judgements, TREC qrels; several files are merged.
@@ -613,7 +610,13 @@ fn run_eval(cli: &Cli, a: &EvalArgs) -> anyhow::Result<()> {
     if let Some(dir) = &a.debates {
         let transcripts = eval::read_transcripts(dir)?;
         let mut dump_file = create_output(a.dump.as_deref())?;
-        let (r, _) = eval::replay_debates(&idx, &transcripts, &qrels, a.adapter_folds, dump_file.as_mut().map(|w| w as &mut dyn Write))?;
+        let (r, _) = eval::replay_debates(
+            &idx,
+            &transcripts,
+            &qrels,
+            a.adapter_folds,
+            dump_file.as_mut().map(|w| w as &mut dyn Write),
+        )?;
         if let Some(w) = dump_file {
             w.into_inner().map_err(|e| e.into_error())?;
         }
@@ -711,7 +714,7 @@ fn run_train_flag(cli: &Cli, a: &TrainFlagArgs) -> anyhow::Result<()> {
             let idx = eval_index(cli, &a.claims, true)?;
             let transcripts = crate::eval::read_transcripts(debates)?;
             let qrels = read_all_qrels(&a.qrels)?;
-            let (report, samples) = crate::eval::replay_debates(&idx, &transcripts, &qrels, a.adapter_folds, None)?;
+            let (report, samples) = crate::eval::replay_debates(&idx, &transcripts, &qrels, 0, None)?;
             let what = format!(
                 "{} sentences of {} debates ({} repeats) from {}{without}",
                 report.sentences,
@@ -778,7 +781,10 @@ fn run_train_match(a: &TrainMatchArgs) -> anyhow::Result<()> {
         let mut config = idx.match_config();
         config.rerank_depth = 0;
         idx.set_match_config(config);
-        let (report, s) = if a.adapter_folds > 1 && idx.semantic_in_use() {
+        // Out of fold when this kind of statement has an adapter (the shipped one learned
+        // from these queries).
+        let adapted = idx.query_adapter(!transcripts.is_empty()).is_some();
+        let (report, s) = if a.adapter_folds > 1 && idx.semantic_in_use() && adapted {
             let options = crate::adapter::TrainOptions::default();
             crate::eval::evaluate_out_of_fold(&idx, &queries, &qrels, &transcripts, a.adapter_folds, options)?
         } else {
@@ -839,14 +845,13 @@ fn run_train_adapter(a: &TrainAdapterArgs) -> anyhow::Result<()> {
     let Some(embedder) = crate::embed::load_default() else {
         bail!("train-adapter needs the semantic model (run scripts/fetch-model.sh)");
     };
-    let options =
-        TrainOptions { l2: a.l2, steps: a.steps, temperature: a.temperature, learning_rate: a.learning_rate };
+    let options = TrainOptions { l2: a.l2, steps: a.steps, temperature: a.temperature, learning_rate: a.learning_rate };
     let mut sets = Vec::new();
     let mut what = Vec::new();
     for spec in &a.data {
         let d = open_data_spec(spec, Some(&embedder))?;
         if a.folds > 1 {
-            d.index.set_query_adapters(QueryAdapter::identity(), QueryAdapter::identity());
+            d.index.set_query_adapters(QueryAdapter::identity(), None);
             let (plain, _) = crate::eval::evaluate(&d.index, &d.queries, &d.qrels, &d.transcripts, None, None)?;
             let (oof, _) =
                 crate::eval::evaluate_out_of_fold(&d.index, &d.queries, &d.qrels, &d.transcripts, a.folds, options)?;

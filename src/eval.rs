@@ -243,9 +243,9 @@ pub struct ReplayReport {
 /// as TSV (see [`read_dump`]).
 ///
 /// With `adapter_folds` > 1 (and the semantic model), the debates are replayed as the flag
-/// model must be trained on them when the shipped transcript adapter learned from their
-/// repeats: split into folds of whole debates, each replayed with a transcript adapter trained
-/// on the repeats (qrels) of the other folds. The index keeps the last fold's adapter.
+/// model would have to be trained on them if a transcript adapter learned from their repeats:
+/// split into folds of whole debates, each replayed with a transcript adapter trained on the
+/// repeats (qrels) of the other folds. The index keeps the last fold's adapter.
 pub fn replay_debates(
     index: &ClaimIndex,
     transcripts: &BTreeMap<String, Transcript>,
@@ -275,7 +275,9 @@ pub fn replay_debates(
     for (name, gold_lines) in &labels {
         let t = &transcripts[name];
         if let Some(a) = adapters.get(crate::adapter::fold_of(name, adapter_folds)) {
-            index.set_query_adapters(index.query_adapter(false).as_ref().clone(), a.clone());
+            let statement =
+                index.query_adapter(false).map_or_else(crate::adapter::QueryAdapter::identity, |s| s.as_ref().clone());
+            index.set_query_adapters(statement, Some(a.clone()));
         }
         let reqs: Vec<MatchRequest> = (0..t.lines.len()).map(|i| request_for_line(t, i, 5)).collect();
         let start = std::time::Instant::now();
@@ -566,7 +568,7 @@ pub fn evaluate_out_of_fold(
         } else {
             QueryAdapter::train(&[train], options, &format!("folds other than {k}"))?
         };
-        index.set_query_adapters(adapter.clone(), adapter);
+        index.set_query_adapters(adapter.clone(), Some(adapter));
         let (report, s) = evaluate(index, &test, qrels, transcripts, None, None)?;
         samples.extend(s);
         let n = report.as_is.queries;

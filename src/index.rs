@@ -11,8 +11,8 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
-use crate::analysis;
 use crate::adapter::QueryAdapter;
+use crate::analysis;
 use crate::embed::Embedder;
 use crate::flag::FlagModel;
 use crate::model::{Claim, Evidence, Kind, Rating, Record, Stance};
@@ -40,12 +40,15 @@ pub struct ClaimIndex {
     flag_model: Mutex<Option<Arc<FlagModel>>>,
     match_model: Mutex<Option<Arc<FlagModel>>>,
     /// Query adapters set by the caller (statement, transcript); else the shipped ones.
-    adapters: Mutex<Option<[Arc<QueryAdapter>; 2]>>,
+    adapters: Mutex<Option<Adapters>>,
     shipped: Arc<ShippedModels>,
     match_config: Mutex<crate::matcher::MatchConfig>,
     embedder: Option<Arc<Embedder>>,
     vectors: VectorCache,
 }
+
+/// Query adapters for statements on their own and (if any) for transcript sentences.
+type Adapters = (Arc<QueryAdapter>, Option<Arc<QueryAdapter>>);
 
 /// The models compiled into the binary, parsed once per process.
 struct ShippedModels {
@@ -56,7 +59,6 @@ struct ShippedModels {
     matching_transcript: Arc<FlagModel>,
     matching_transcript_lexical: Arc<FlagModel>,
     adapter: Arc<QueryAdapter>,
-    adapter_transcript: Arc<QueryAdapter>,
 }
 
 fn shipped_models() -> Arc<ShippedModels> {
@@ -71,7 +73,6 @@ fn shipped_models() -> Arc<ShippedModels> {
                 matching_transcript: Arc::new(FlagModel::shipped_match_transcript()),
                 matching_transcript_lexical: Arc::new(FlagModel::shipped_match_transcript_lexical()),
                 adapter: Arc::new(QueryAdapter::shipped_statement()),
-                adapter_transcript: Arc::new(QueryAdapter::shipped_transcript()),
             })
         })
         .clone()
@@ -503,21 +504,22 @@ impl ClaimIndex {
     }
 
     /// The query adapter for a kind of statement (as for [`match_model`](Self::match_model)):
-    /// the one set, else the shipped one.
-    pub fn query_adapter(&self, transcript: bool) -> Arc<QueryAdapter> {
+    /// the one set, else the shipped one; transcript sentences have none unless one is set.
+    pub fn query_adapter(&self, transcript: bool) -> Option<Arc<QueryAdapter>> {
         let set = self.adapters.lock().ok().and_then(|g| g.clone());
         match (set, transcript) {
-            (Some([a, _]), false) => a,
-            (Some([_, t]), true) => t,
-            (None, false) => self.shipped.adapter.clone(),
-            (None, true) => self.shipped.adapter_transcript.clone(),
+            (Some((a, _)), false) => Some(a),
+            (Some((_, t)), true) => t,
+            (None, false) => Some(self.shipped.adapter.clone()),
+            (None, true) => None,
         }
     }
 
-    /// Replaces the query adapters: for statements on their own, and for transcript sentences.
-    pub fn set_query_adapters(&self, statement: QueryAdapter, transcript: QueryAdapter) {
+    /// Replaces the query adapters: for statements on their own, and for transcript sentences
+    /// (`None`: their embeddings are used as the model makes them).
+    pub fn set_query_adapters(&self, statement: QueryAdapter, transcript: Option<QueryAdapter>) {
         if let Ok(mut g) = self.adapters.lock() {
-            *g = Some([Arc::new(statement), Arc::new(transcript)]);
+            *g = Some((Arc::new(statement), transcript.map(Arc::new)));
         }
     }
 

@@ -446,7 +446,10 @@ impl ClaimIndex {
         Ok(reqs
             .iter()
             .zip(vectors)
-            .map(|(r, v)| Some(if config.query_adapter { self.query_adapter(r.is_transcript()).apply(&v) } else { v }))
+            .map(|(r, v)| match self.query_adapter(r.is_transcript()).filter(|_| config.query_adapter) {
+                Some(a) => Some(a.apply(&v)),
+                None => Some(v),
+            })
             .collect())
     }
 

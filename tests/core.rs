@@ -338,7 +338,7 @@ fn the_query_adapter_learns_from_judged_queries_and_maps_statements() {
     assert_eq!(set.claims.len() / claimdex::embed::DIM, idx.stats().unwrap().claims as usize);
     // An adapter fitted hard to these five queries ranks each one's claim first by cosine.
     let options = TrainOptions { steps: 200, learning_rate: 1e-2, l2: 0.001, ..TrainOptions::default() };
-    let adapter = QueryAdapter::train(&[set.clone()], options, "the fixture debate").unwrap();
+    let adapter = QueryAdapter::train(std::slice::from_ref(&set), options, "the fixture debate").unwrap();
     // The mean margin of each query's claim over the best other claim, by the cosines the
     // matcher reports.
     let cosine_of_gold = |idx: &ClaimIndex| {
@@ -357,16 +357,19 @@ fn the_query_adapter_learns_from_judged_queries_and_maps_statements() {
         }
         sum / queries.len() as f32
     };
-    idx.set_query_adapters(QueryAdapter::identity(), QueryAdapter::identity());
+    idx.set_query_adapters(QueryAdapter::identity(), None);
     let plain = cosine_of_gold(&idx);
     // Transcript sentences go through the transcript adapter; statements through the other.
-    idx.set_query_adapters(QueryAdapter::identity(), adapter.clone());
+    idx.set_query_adapters(QueryAdapter::identity(), Some(adapter.clone()));
     let adapted = cosine_of_gold(&idx);
-    assert!(adapted > plain + 0.05, "mean margin of the right claims' cosine: {plain} without the adapter, {adapted} with it");
-    idx.set_query_adapters(adapter, QueryAdapter::identity());
+    assert!(
+        adapted > plain + 0.05,
+        "mean margin of the right claims' cosine: {plain} without the adapter, {adapted} with it"
+    );
+    idx.set_query_adapters(adapter, None);
     assert!((cosine_of_gold(&idx) - plain).abs() < 1e-6);
     // `query_adapter=false` bypasses it.
-    idx.set_query_adapters(QueryAdapter::identity(), QueryAdapter::shipped_transcript());
+    idx.set_query_adapters(QueryAdapter::identity(), Some(QueryAdapter::shipped_statement()));
     idx.set_match_config(MatchConfig { query_adapter: false, ..MatchConfig::default() });
     assert!((cosine_of_gold(&idx) - plain).abs() < 1e-6);
     // Out-of-fold evaluation: one debate is one group, so every fold but one trains on nothing.
@@ -374,6 +377,9 @@ fn the_query_adapter_learns_from_judged_queries_and_maps_statements() {
     let (report, samples) = eval::evaluate_out_of_fold(&idx, &queries, &qrels, &transcripts, 3, options).unwrap();
     assert_eq!(report.as_is.queries, 5);
     assert!(!samples.is_empty());
+    // A replay with out-of-fold transcript adapters screens every sentence.
+    let (report, _) = eval::replay_debates(&idx, &transcripts, &qrels, 3, None).unwrap();
+    assert_eq!((report.sentences, report.repeats), (24, 5));
 }
 
 #[test]
