@@ -6,6 +6,7 @@
 #   scripts/bench-http.sh                 # 10k claims, 10 s per run
 #   CLAIMS=100000 DURATION=5 scripts/bench-http.sh
 #   HYBRID=1 CLAIMDEX_MODEL_DIR=/path/to/all-MiniLM-L6-v2 scripts/bench-http.sh
+#   SERVE_ARGS="--max-concurrent 64" scripts/bench-http.sh   # other options of claimdex serve
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -66,7 +67,7 @@ measure() {
 if [ "${HYBRID:-0}" = "1" ]; then MODEL="${CLAIMDEX_MODEL_DIR:-models/all-MiniLM-L6-v2}"; else MODEL="$WORK/no-model"; fi
 echo "bench-http: building a $CLAIMS-claim index and starting claimdex serve" >&2
 start env CLAIMDEX_MODEL_DIR="$MODEL" "$TARGET/release/claimdex" --index "$WORK/index" \
-  --corpus "$WORK/gen/corpus.jsonl" serve --addr 127.0.0.1:0
+  --corpus "$WORK/gen/corpus.jsonl" serve --addr 127.0.0.1:0 ${SERVE_ARGS:-}
 curl -sf -X POST -H 'Content-Type: application/json' -d '{"text": "warm up the index", "limit": 5}' \
   "$URL/api/match" >/dev/null || fail "POST /api/match failed"
 echo "bench-http: claimdex at $URL" >&2

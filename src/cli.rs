@@ -1055,6 +1055,10 @@ pub struct ServeArgs {
     /// variable; with neither, writes are disabled).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// How many requests may work on the index at once (default: twice the number of cores);
+    /// the rest wait their turn in order of arrival.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_concurrent: Option<u16>,
 }
 
 fn run_serve(cli: &Cli, a: &ServeArgs) -> anyhow::Result<()> {
@@ -1070,7 +1074,11 @@ fn run_serve(cli: &Cli, a: &ServeArgs) -> anyhow::Result<()> {
     if token.is_some() {
         idx.lock_for_writing().with_context(|| format!("taking the writer lock of {}", cli.index.display()))?;
     }
-    let state = std::sync::Arc::new(crate::server::AppState::new(idx, token));
+    let mut state = crate::server::AppState::new(idx, token);
+    if let Some(n) = a.max_concurrent {
+        state = state.with_max_concurrent(n.into());
+    }
+    let state = std::sync::Arc::new(state);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(crate::server::MAX_BLOCKING_THREADS)
         .enable_all()

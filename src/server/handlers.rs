@@ -18,14 +18,22 @@ use crate::{
     ClaimIndex, Filters, IngestReport, MatchRequest, MatchResult, PartialDate, SearchRequest, SearchResults, Stats,
 };
 
-/// Runs `f` on the index in the blocking pool.
+/// Runs `f` on the index in the blocking pool once it is this request's turn
+/// ([`AppState::max_concurrent`] requests work at once; the rest wait in order of arrival). A
+/// request whose client goes away while it waits never runs; one that has started holds its
+/// turn until `f` returns.
 pub(crate) async fn blocking<T, F>(state: &Arc<AppState>, f: F) -> ApiResult<T>
 where
     T: Send + 'static,
     F: FnOnce(&ClaimIndex) -> crate::Result<T> + Send + 'static,
 {
+    let turn = state.turn().await;
     let index = state.index.clone();
-    Ok(tokio::task::spawn_blocking(move || f(&index)).await??)
+    Ok(tokio::task::spawn_blocking(move || {
+        let _turn = turn;
+        f(&index)
+    })
+    .await??)
 }
 
 /// The web page.
@@ -474,4 +482,54 @@ pub async fn delete_evidence(
     Path(id): Path<String>,
 ) -> ApiResult<ApiJson<serde_json::Value>> {
     delete(state, id, Kind::Evidence).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn requests_take_turns_on_the_index() {
+        let state = Arc::new(AppState::new(ClaimIndex::create_in_ram().unwrap(), None).with_max_concurrent(2));
+        assert_eq!(state.max_concurrent(), 2);
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let (state, now, most) = (state.clone(), now.clone(), most.clone());
+                tokio::spawn(async move {
+                    blocking(&state, move |_| {
+                        let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(n, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(30));
+                        now.fetch_sub(1, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap().is_ok());
+        }
+        assert!((1..=2).contains(&most.load(Ordering::SeqCst)), "{most:?} at once");
+
+        // A request that gives up while it waits for its turn never runs.
+        let one = Arc::new(AppState::new(ClaimIndex::create_in_ram().unwrap(), None).with_max_concurrent(0));
+        assert_eq!(one.max_concurrent(), 1);
+        let ran = Arc::new(AtomicBool::new(false));
+        let turn = one.turn().await;
+        let r = ran.clone();
+        let waiting = blocking(&one, move |_| {
+            r.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+        assert!(tokio::time::timeout(Duration::from_millis(50), waiting).await.is_err());
+        drop(turn);
+        let r = ran.clone();
+        blocking(&one, move |_| Ok(r.load(Ordering::SeqCst))).await.map(|seen| assert!(!seen)).unwrap();
+        assert!(!ran.load(Ordering::SeqCst));
+    }
 }
