@@ -527,7 +527,16 @@ mod tests {
             Ok(())
         });
         assert!(tokio::time::timeout(Duration::from_millis(50), waiting).await.is_err());
+        // While a request waits, /metrics says so.
+        let queued = tokio::spawn({
+            let one = one.clone();
+            async move { blocking(&one, |_| Ok(())).await.is_ok() }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(one.metrics.render().contains("claimdex_requests_waiting 1\n"));
         drop(turn);
+        assert!(queued.await.unwrap());
+        assert!(one.metrics.render().contains("claimdex_requests_waiting 0\n"));
         let r = ran.clone();
         blocking(&one, move |_| Ok(r.load(Ordering::SeqCst))).await.map(|seen| assert!(!seen)).unwrap();
         assert!(!ran.load(Ordering::SeqCst));

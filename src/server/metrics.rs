@@ -38,6 +38,16 @@ pub struct Metrics {
     screened: AtomicU64,
     flagged: AtomicU64,
     suggested: AtomicU64,
+    waiting: AtomicU64,
+}
+
+/// Counts a request as waiting for its turn on the index for as long as it lives.
+pub(crate) struct Waiting<'a>(&'a AtomicU64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Metrics {
@@ -86,6 +96,12 @@ impl Metrics {
         }
     }
 
+    /// Counts a request as waiting for its turn until the returned guard is dropped.
+    pub(crate) fn waiting(&self) -> Waiting<'_> {
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(&self.waiting)
+    }
+
     /// The Prometheus text exposition format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -127,6 +143,12 @@ impl Metrics {
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Ordering::Relaxed));
         }
+        let _ = writeln!(
+            out,
+            "# HELP claimdex_requests_waiting Requests waiting for their turn to work on the index.\n\
+             # TYPE claimdex_requests_waiting gauge\nclaimdex_requests_waiting {}",
+            self.waiting.load(Ordering::Relaxed)
+        );
         out
     }
 }
@@ -164,5 +186,9 @@ mod tests {
         assert!(text.contains("route=\"/api/search\",status=\"200\",le=\"+Inf\"} 2"), "{text}");
         assert!(text.contains("method=\"OTHER\",route=\"unmatched\",status=\"404\""), "{text}");
         assert!(text.contains("claimdex_statements_screened_total 0"), "{text}");
+        let w = m.waiting();
+        assert!(m.render().contains("# TYPE claimdex_requests_waiting gauge\nclaimdex_requests_waiting 1\n"));
+        drop(w);
+        assert!(m.render().contains("claimdex_requests_waiting 0\n"));
     }
 }

@@ -97,7 +97,7 @@ impl AppState {
 
     /// Waits for a turn to work on the index; the turn ends when the permit is dropped.
     pub(crate) async fn turn(&self) -> tokio::sync::OwnedSemaphorePermit {
-        // The semaphore is never closed.
+        let _waiting = self.metrics.waiting();
         self.work.clone().acquire_owned().await.expect("the work semaphore is never closed")
     }
 }
