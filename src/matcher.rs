@@ -443,10 +443,13 @@ impl ClaimIndex {
         let texts: Vec<String> = reqs.iter().map(|r| config.embedding_text(r)).collect();
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let vectors = embedder.embed(&refs)?;
+        // The adapters are looked up once per batch, not once per statement.
+        let adapter = |transcript: bool| self.query_adapter(transcript).filter(|_| config.query_adapter);
+        let (lone, transcript) = (adapter(false), adapter(true));
         Ok(reqs
             .iter()
             .zip(vectors)
-            .map(|(r, v)| match self.query_adapter(r.is_transcript()).filter(|_| config.query_adapter) {
+            .map(|(r, v)| match if r.is_transcript() { &transcript } else { &lone } {
                 Some(a) => Some(a.apply(&v)),
                 None => Some(v),
             })

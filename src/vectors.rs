@@ -280,13 +280,13 @@ impl VectorCache {
 
     /// Every live claim with vectors: its address and its f32 vectors (statement, then title).
     pub fn all(&self, searcher: &Searcher) -> Result<Vec<(DocAddress, Vec<f32>)>> {
-        let mut out = Vec::new();
+        let (mut out, mut buf) = (Vec::new(), Vec::new());
         for (ord, seg) in searcher.segment_readers().iter().enumerate() {
             let vecs = self.segment(searcher, ord as u32)?;
             for (i, doc) in vecs.docs.iter().enumerate() {
                 if !seg.is_deleted(*doc) {
                     let mut floats = Vec::new();
-                    vecs.read(i, &mut Vec::new(), &mut floats)?;
+                    vecs.read(i, &mut buf, &mut floats)?;
                     out.push((DocAddress::new(ord as u32, *doc), floats));
                 }
             }
