@@ -143,7 +143,7 @@ fn run() -> Res<()> {
         }
         println!(
             "\nint8 scan of {n} claims ({} MB of codes) for the {rescored} best: median {:.2} ms",
-            n * PER_CLAIM * DIM >> 20,
+            (n * PER_CLAIM * DIM) >> 20,
             median(times)
         );
     }
