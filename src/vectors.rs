@@ -116,6 +116,64 @@ unsafe fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
 pub struct Quantized {
     codes: Vec<i8>,
     scales: Vec<f32>,
+    /// The sign bits of each vector about `mean` ([`Quantized::build_prefilter`]), `WORDS` words each.
+    bits: Vec<u64>,
+    /// The mean of the vectors, which the sign bits are taken about.
+    mean: Vec<f32>,
+}
+
+/// Segments with at least this many claims find the claims for their int8 scan by the vectors'
+/// sign bits first (48 bytes a vector against 384), since at a million claims the int8 codes
+/// alone are 730 MB to read for every query.
+pub const PREFILTER_MIN: usize = 50_000;
+/// The sign-bit stage keeps one claim in this many (and at least [`PREFILTER_FACTOR`] times the
+/// claims the scan returns) for the int8 scan.
+pub const PREFILTER_SHARE: usize = 16;
+/// The sign-bit stage keeps at least this many times the claims the scan returns.
+pub const PREFILTER_FACTOR: usize = 4;
+/// Words of sign bits per vector.
+const WORDS: usize = DIM.div_ceil(64);
+
+/// The sign bits of `DIM` values, set where the value is above zero.
+fn sign_bits(value: impl Fn(usize) -> f32) -> [u64; WORDS] {
+    let mut w = [0u64; WORDS];
+    for d in 0..DIM {
+        if value(d) > 0.0 {
+            w[d / 64] |= 1 << (d % 64);
+        }
+    }
+    w
+}
+
+/// The Hamming distance of `query` to each claim's nearer vector, for claims of `PER_CLAIM`
+/// vectors of `WORDS` words each in `bits`.
+#[inline(always)]
+fn hamming_portable(bits: &[u64], query: &[u64; WORDS], out: &mut Vec<u16>) {
+    for claim in bits.chunks_exact(PER_CLAIM * WORDS) {
+        let mut best = u32::MAX;
+        for v in claim.chunks_exact(WORDS) {
+            let d: u32 = v.iter().zip(query).map(|(a, b)| (a ^ b).count_ones()).sum();
+            best = best.min(d);
+        }
+        out.push(best as u16);
+    }
+}
+
+/// [`hamming_portable`] compiled with the `popcnt` instruction (a baseline x86-64 build counts
+/// bits with a dozen instructions instead).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn hamming_popcnt(bits: &[u64], query: &[u64; WORDS], out: &mut Vec<u16>) {
+    hamming_portable(bits, query, out)
+}
+
+fn hamming(bits: &[u64], query: &[u64; WORDS], out: &mut Vec<u16>) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        // SAFETY: the CPU supports popcnt, checked just above.
+        return unsafe { hamming_popcnt(bits, query, out) };
+    }
+    hamming_portable(bits, query, out)
 }
 
 impl Quantized {
@@ -148,14 +206,80 @@ impl Quantized {
         best
     }
 
-    /// The `n` claims most similar to the query by their int8 codes, best first, as (index, approximate similarity);
-    /// `skip` leaves claims out.
+    /// Takes the sign bits of every vector about their mean, for [`Quantized::scan`] to find its
+    /// candidates by in a segment of [`PREFILTER_MIN`] claims or more. Call once all claims are in.
+    pub fn build_prefilter(&mut self) {
+        let vectors = self.scales.len();
+        if vectors == 0 {
+            return;
+        }
+        let mut sum = vec![0f64; DIM];
+        for (v, codes) in self.codes.chunks_exact(DIM).enumerate() {
+            for (m, c) in sum.iter_mut().zip(codes) {
+                *m += f64::from(*c) * f64::from(self.scales[v]);
+            }
+        }
+        let mean: Vec<f32> = sum.iter().map(|m| (m / vectors as f64) as f32).collect();
+        let mut bits = Vec::with_capacity(vectors * WORDS);
+        for (v, codes) in self.codes.chunks_exact(DIM).enumerate() {
+            bits.extend(sign_bits(|d| f32::from(codes[d]) * self.scales[v] - mean[d]));
+        }
+        self.bits = bits;
+        self.mean = mean;
+    }
+
+    /// The claims nearest to the query by the sign bits of their vectors (Hamming distance of the
+    /// nearer of each claim's vectors), at least `keep` of them (all that tie with the last),
+    /// in claim order; every claim when the bits are not built.
+    pub fn prefilter(&self, query: &[f32], keep: usize) -> Vec<usize> {
+        if self.bits.len() != self.scales.len() * WORDS || self.mean.len() != DIM || query.len() < DIM {
+            return (0..self.len()).collect();
+        }
+        let q = sign_bits(|d| query[d] - self.mean[d]);
+        let mut dist = Vec::with_capacity(self.len());
+        hamming(&self.bits, &q, &mut dist);
+        // The smallest distance within which `keep` claims lie, from a histogram of distances.
+        let mut hist = [0usize; DIM + 1];
+        for d in &dist {
+            hist[usize::from(*d).min(DIM)] += 1;
+        }
+        let mut within = 0;
+        let cut = hist
+            .iter()
+            .position(|c| {
+                within += c;
+                within >= keep
+            })
+            .unwrap_or(DIM);
+        (0..dist.len()).filter(|&i| usize::from(dist[i]) <= cut).collect()
+    }
+
+    /// The `n` claims most similar to the query by their int8 codes, best first, as (index,
+    /// approximate similarity); `skip` leaves claims out. In a segment of [`PREFILTER_MIN`] claims
+    /// or more (with the bits built), only the claims [`Quantized::prefilter`] keeps are scanned:
+    /// one in [`PREFILTER_SHARE`], and at least [`PREFILTER_FACTOR`] × `n`.
     pub fn scan(&self, query: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(usize, f32)> {
+        if self.len() >= PREFILTER_MIN && !self.bits.is_empty() {
+            let keep = (self.len() / PREFILTER_SHARE).max(PREFILTER_FACTOR * n);
+            self.scan_among(query, n, self.prefilter(query, keep).into_iter(), skip)
+        } else {
+            self.scan_among(query, n, 0..self.len(), skip)
+        }
+    }
+
+    /// [`Quantized::scan`] over the claims `among` only.
+    pub fn scan_among(
+        &self,
+        query: &[f32],
+        n: usize,
+        among: impl Iterator<Item = usize>,
+        skip: impl Fn(usize) -> bool,
+    ) -> Vec<(usize, f32)> {
         let mut q = Vec::with_capacity(DIM);
         let qs = quantize(&query[..DIM.min(query.len())], &mut q);
         let mut best: Vec<(usize, f32)> = Vec::with_capacity(2 * n + 1);
         let mut floor = f32::NEG_INFINITY;
-        for i in 0..self.len() {
+        for i in among {
             let s = self.similarity(i, &q, qs);
             if s <= floor || skip(i) {
                 continue;
@@ -220,6 +344,9 @@ impl SegmentVectors {
                     out.quantized.scales.extend_from_slice(&by_ord.scales[o * PER_CLAIM..(o + 1) * PER_CLAIM]);
                 }
             }
+        }
+        if out.quantized.len() >= PREFILTER_MIN {
+            out.quantized.build_prefilter();
         }
         out.column = Some(col);
         Ok(out)
@@ -450,6 +577,30 @@ mod tests {
             assert_eq!(exact, probe as usize);
         }
         assert!(q.scan(&unit(7), 10, |i| i == 7).iter().all(|(i, _)| *i != 7));
+    }
+
+    #[test]
+    fn the_sign_bits_keep_the_nearest_claims() {
+        let mut q = Quantized::default();
+        let claims: Vec<Vec<f32>> = (0..2000).map(|i| [unit(i), unit(i + 5000)].concat()).collect();
+        for c in &claims {
+            q.push(c);
+        }
+        // Before the bits are built, nothing is filtered out.
+        assert_eq!(q.prefilter(&unit(1), 10).len(), 2000);
+        q.build_prefilter();
+        let keep = 2000 / PREFILTER_SHARE;
+        for probe in [0u64, 777, 1999] {
+            // A paraphrase: the claim's title vector moved a long way towards an unrelated one.
+            let noise = unit(probe + 90_000);
+            let mut query: Vec<f32> = unit(probe + 5000).iter().zip(&noise).map(|(a, b)| a + 0.7 * b).collect();
+            let norm = dot(&query, &query).sqrt();
+            query.iter_mut().for_each(|x| *x /= norm);
+            let kept = q.prefilter(&query, keep);
+            assert!(kept.len() >= keep && kept.len() < 2000 / 4, "kept {} claims", kept.len());
+            assert!(kept.contains(&(probe as usize)), "the sign bits lost claim {probe}");
+            assert_eq!(q.scan_among(&query, 10, kept.into_iter(), |_| false)[0].0, probe as usize);
+        }
     }
 
     #[test]
