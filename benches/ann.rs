@@ -150,7 +150,9 @@ fn run() -> Res<()> {
             }
             big.push(&rotated);
         }
-        big.build_prefilter();
+        if n >= PREFILTER_MIN {
+            big.build_prefilter(); // as a segment of that size does on loading
+        }
         let rescored = (10 * RESCORE_FACTOR).max(RESCORE_MIN);
         let (mut full, mut filtered, mut same) = (Vec::new(), Vec::new(), 0usize);
         for q in &qvecs {

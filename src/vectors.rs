@@ -255,11 +255,12 @@ impl Quantized {
     }
 
     /// The `n` claims most similar to the query by their int8 codes, best first, as (index,
-    /// approximate similarity); `skip` leaves claims out. In a segment of [`PREFILTER_MIN`] claims
-    /// or more (with the bits built), only the claims [`Quantized::prefilter`] keeps are scanned:
-    /// one in [`PREFILTER_SHARE`], and at least [`PREFILTER_FACTOR`] × `n`.
+    /// approximate similarity); `skip` leaves claims out. Once the sign bits are built (segments
+    /// of [`PREFILTER_MIN`] claims or more build them on loading), only the claims
+    /// [`Quantized::prefilter`] keeps are scanned: one in [`PREFILTER_SHARE`], and at least
+    /// [`PREFILTER_FACTOR`] × `n`.
     pub fn scan(&self, query: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(usize, f32)> {
-        if self.len() >= PREFILTER_MIN && !self.bits.is_empty() {
+        if !self.bits.is_empty() {
             let keep = (self.len() / PREFILTER_SHARE).max(PREFILTER_FACTOR * n);
             self.scan_among(query, n, self.prefilter(query, keep).into_iter(), skip)
         } else {
@@ -600,6 +601,9 @@ mod tests {
             assert!(kept.len() >= keep && kept.len() < 2000 / 4, "kept {} claims", kept.len());
             assert!(kept.contains(&(probe as usize)), "the sign bits lost claim {probe}");
             assert_eq!(q.scan_among(&query, 10, kept.into_iter(), |_| false)[0].0, probe as usize);
+            // `scan` goes through the bits once they are built.
+            assert_eq!(q.scan(&query, 10, |_| false)[0].0, probe as usize);
+            assert!(q.scan(&query, 10, |i| i == probe as usize).iter().all(|(i, _)| *i != probe as usize));
         }
     }
 
