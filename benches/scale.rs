@@ -7,11 +7,18 @@
 //! cargo bench --bench scale -- --million     # 10k, 100k and 1M (long)
 //! cargo bench --bench scale -- --only 1000000 --no-peers   # one scale, claimdex lexical only
 //! cargo bench --bench scale -- --emit 10000 DIR            # DIR/corpus.jsonl + DIR/statements.txt (HTTP bench)
+//! cargo bench --bench scale -- --only 1000000 --no-peers --lent   # also hybrid with lent vectors
 //! ```
 //!
 //! Each measurement runs in a child process (the same binary with `--child`), so that the peak
-//! RSS it reports (VmHWM) is that run's alone. Hybrid (MiniLM) matching is measured at 10k only,
-//! when the model is in `$CLAIMDEX_MODEL_DIR` or `models/all-MiniLM-L6-v2`.
+//! RSS it reports (VmHWM) is that run's alone. Hybrid (MiniLM) matching is measured at 10k,
+//! when the model is in `$CLAIMDEX_MODEL_DIR` or `models/all-MiniLM-L6-v2`, with every claim
+//! embedded. Embedding a million claims would take days here, so `--lent` measures hybrid matching
+//! at every scale with lent vectors: the first 1,000 generated claims are embedded, and claim
+//! `i` gets the vectors of claim `i % 1000` with their dimensions rotated by `i / 1000` (written by
+//! `ClaimIndex::ingest_embedded`). The statements are embedded by the model as `match` does, and
+//! the scan, the filter and the rescoring do all their work, so the times are real; which claims
+//! come out is not (the vectors do not belong to their claims), so the row's R@5 means nothing.
 
 mod gen;
 
@@ -56,6 +63,7 @@ fn run() -> Res<()> {
         let out = match mode.as_str() {
             "claimdex" => child_claimdex(arg.parse()?, false)?,
             "hybrid" => child_claimdex(arg.parse()?, true)?,
+            "lent" => child_lent(arg.parse()?)?,
             "sqlite" => child_sqlite(arg.parse()?)?,
             "quality" => child_quality()?,
             other => return Err(format!("unknown child {other}").into()),
@@ -76,13 +84,13 @@ fn run() -> Res<()> {
     } else {
         vec![10_000]
     };
-    suite(&scales, !has("--no-peers"), !has("--no-hybrid"))
+    suite(&scales, !has("--no-peers"), !has("--no-hybrid"), has("--lent"))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The suite (parent process)
 
-fn suite(scales: &[usize], peers: bool, hybrid: bool) -> Res<()> {
+fn suite(scales: &[usize], peers: bool, hybrid: bool, lent: bool) -> Res<()> {
     let started = Instant::now();
     let work = tempfile::tempdir()?;
     let mut claimdex_rows = Vec::new();
@@ -100,6 +108,13 @@ fn suite(scales: &[usize], peers: bool, hybrid: bool) -> Res<()> {
             }
         }
         claimdex_rows.push(("lexical", n, c));
+        if lent {
+            if model_dir().is_none() {
+                return Err("--lent needs the MiniLM model (scripts/fetch-model.sh)".into());
+            }
+            eprintln!("scale: claimdex hybrid with lent vectors, {n} claims");
+            claimdex_rows.push(("hybrid, lent vectors", n, child(&["lent", &n.to_string()])?));
+        }
     }
     if hybrid && scales.contains(&10_000) {
         match model_dir() {
@@ -313,6 +328,83 @@ fn child_claimdex(n: usize, hybrid: bool) -> Res<Value> {
         "claims": report.claims, "evidence": report.evidence, "gen_s": gen_s, "build_s": build_s, "bytes": bytes,
         "queries": reqs.len(), "p50_ms": p.p50, "p99_ms": p.p99, "noev_p50_ms": percentiles(noev).p50,
         "batch_per_s": reqs.len() as f64 / batch_s, "recall5": recall(&queries, &ranked),
+        "peak_rss_mb": peak_rss_mb(), "cpu_ms_per_match": cpu_per_match,
+    }))
+}
+
+/// Claims whose vectors are lent, as `--lent` describes.
+const LENT_POOL: usize = 1000;
+
+/// Hybrid matching at `n` claims with lent vectors (see the module documentation): build time,
+/// size, latency and memory as [`child_claimdex`] measures them, with the claims' vectors lent.
+fn child_lent(n: usize) -> Res<Value> {
+    use claimdex::vectors::DIM;
+    let pools = Pools::load(&gen::data_dir())?;
+    let g = Generator::new(&pools, SEED);
+    let embedder = Arc::new(Embedder::load(&model_dir().ok_or("no model")?)?);
+    let mut lent: Vec<Vec<f32>> = Vec::with_capacity(LENT_POOL);
+    let pool: Vec<Record> = g.corpus(n).filter(|r| matches!(r, Record::Claim(_))).take(LENT_POOL).collect();
+    for chunk in pool.chunks(64) {
+        let mut texts: Vec<&str> = Vec::new();
+        for r in chunk {
+            if let Record::Claim(c) = r {
+                texts.push(&c.text);
+                texts.push(c.review.as_ref().and_then(|r| r.title.as_deref()).unwrap_or(&c.text));
+            }
+        }
+        let v = embedder.embed(&texts)?;
+        lent.extend(v.chunks_exact(2).map(|p| [p[0].as_slice(), p[1].as_slice()].concat()));
+    }
+    let rotated = |i: usize| -> Vec<f32> {
+        let (v, turn) = (&lent[i % lent.len()], i / lent.len());
+        (0..2 * DIM).map(|j| v[(j / DIM) * DIM + (j % DIM + turn) % DIM]).collect()
+    };
+
+    let dir = tempfile::tempdir()?;
+    let idx = ClaimIndex::create_in_dir(dir.path())?.with_embedder(embedder);
+    let t = Instant::now();
+    let mut claims = 0usize;
+    let report = idx.ingest_embedded(g.corpus(n).map(|r| {
+        let v = matches!(r, Record::Claim(_)).then(|| {
+            claims += 1;
+            rotated(claims - 1)
+        });
+        (r, v)
+    }))?;
+    let build_s = t.elapsed().as_secs_f64();
+    let bytes = dir_bytes(dir.path());
+
+    let queries = g.queries(n, HYBRID_QUERIES_EACH);
+    let reqs: Vec<MatchRequest> = queries.iter().map(|q| MatchRequest::new(q.text.clone())).collect();
+    for r in reqs.iter().take(WARMUP) {
+        idx.match_claims(r)?;
+    }
+    let mut lat = Vec::with_capacity(reqs.len());
+    let cpu = cpu_ms();
+    for r in &reqs {
+        let t = Instant::now();
+        idx.match_claims(r)?;
+        lat.push(t.elapsed());
+    }
+    let cpu_per_match = (cpu_ms() - cpu) / reqs.len() as f64;
+    let mut noev = Vec::with_capacity(reqs.len());
+    for r in &reqs {
+        let r = MatchRequest { no_evidence: true, ..r.clone() };
+        let t = Instant::now();
+        idx.match_claims(&r)?;
+        noev.push(t.elapsed());
+    }
+    let t = Instant::now();
+    let batch = idx.match_batch(&reqs);
+    let batch_s = t.elapsed().as_secs_f64();
+    if let Some(Err(e)) = batch.iter().find(|r| r.is_err()) {
+        return Err(format!("match_batch: {e}").into());
+    }
+    let p = percentiles(lat);
+    Ok(json!({
+        "claims": report.claims, "evidence": report.evidence, "build_s": build_s, "bytes": bytes,
+        "queries": reqs.len(), "p50_ms": p.p50, "p99_ms": p.p99, "noev_p50_ms": percentiles(noev).p50,
+        "batch_per_s": reqs.len() as f64 / batch_s, "recall5": null,
         "peak_rss_mb": peak_rss_mb(), "cpu_ms_per_match": cpu_per_match,
     }))
 }

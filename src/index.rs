@@ -306,6 +306,46 @@ impl ClaimIndex {
         })
     }
 
+    /// Writes records in one commit as [`ClaimIndex::ingest`] does, each claim with vectors
+    /// computed elsewhere instead of by the loaded model: its statement's then its review title's
+    /// embedding ([`crate::vectors::PER_CLAIM`] × [`crate::vectors::DIM`] floats, from the same
+    /// model, or the semantic scores mean nothing), or none. Evidence takes no vectors. For
+    /// claims embedded on another machine, and for the benchmarks, which cannot embed a million
+    /// claims here. A vector of another length fails the run and leaves the index as it was.
+    pub fn ingest_embedded<I>(&self, items: I) -> Result<IngestReport>
+    where
+        I: IntoIterator<Item = (Record, Option<Vec<f32>>)>,
+    {
+        use crate::vectors::{DIM, PER_CLAIM};
+        self.write(|writer| {
+            let mut report = IngestReport::default();
+            self.reader.reload()?;
+            let mut ids = Replaced { committed: self.searcher(), seen: HashSet::new() };
+            for (record, v) in items {
+                let vector = match (&record, v) {
+                    (Record::Claim(_), Some(v)) if v.len() == PER_CLAIM * DIM => {
+                        Some(crate::vectors::encode(&v[..DIM], Some(&v[DIM..])))
+                    }
+                    (_, None) => None,
+                    (_, Some(v)) => {
+                        return Err(Error::InvalidRequest(format!(
+                            "record {}: a claim's vectors are {} floats (evidence has none), got {}",
+                            record.id(),
+                            PER_CLAIM * DIM,
+                            v.len()
+                        )))
+                    }
+                };
+                self.add(writer, &record, vector.as_deref(), &mut ids)?;
+                match record.kind() {
+                    Kind::Claim => report.claims += 1,
+                    Kind::Evidence => report.evidence += 1,
+                }
+            }
+            Ok(report)
+        })
+    }
+
     /// Adds a batch of records, embedding the claims' statements and titles in one pass when a
     /// model is loaded. Empties the batch.
     fn add_batch(

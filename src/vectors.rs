@@ -634,6 +634,38 @@ mod tests {
     }
 
     #[test]
+    fn claims_embedded_elsewhere_are_found_by_their_vectors() -> Result<()> {
+        let idx = crate::ClaimIndex::create_in_ram()?;
+        let record = |v: serde_json::Value| -> Result<crate::Record> {
+            serde_json::from_value(v).map_err(|e| Error::InvalidRequest(e.to_string()))
+        };
+        let claim = |i: u64| record(serde_json::json!({"kind": "claim", "id": format!("c{i}"), "text": "a claim"}));
+        let evidence =
+            record(serde_json::json!({"kind": "evidence", "id": "e1", "claim_id": "c1", "text": "a report"}))?;
+        // A vector of the wrong length fails the whole run, and nothing is written.
+        let bad = vec![(claim(0)?, Some([unit(0), unit(1000)].concat())), (claim(1)?, Some(unit(1)))];
+        assert!(matches!(idx.ingest_embedded(bad), Err(Error::InvalidRequest(_))));
+        idx.reload()?;
+        assert_eq!(idx.searcher().num_docs(), 0);
+        let mut items: Vec<(crate::Record, Option<Vec<f32>>)> =
+            (0..50u64).map(|i| Ok((claim(i)?, Some([unit(i), unit(i + 1000)].concat())))).collect::<Result<_>>()?;
+        items.push((claim(50)?, None));
+        items.push((evidence, None));
+        let report = idx.ingest_embedded(items)?;
+        assert_eq!((report.claims, report.evidence), (51, 1));
+        idx.reload()?;
+        let searcher = idx.searcher();
+        for probe in [3u64, 42] {
+            // Near the title vector of claim `probe`.
+            let query: Vec<f32> = unit(probe + 1000).iter().zip(unit(probe + 77)).map(|(a, b)| a + 0.3 * b).collect();
+            let best = idx.vectors().nearest(&searcher, &query, 3)?;
+            let id = crate::matcher::FastStr::new(&searcher, crate::schema::FIELD_ID).first(best[0].0)?;
+            assert_eq!(id, format!("c{probe}"));
+        }
+        Ok(())
+    }
+
+    #[test]
     fn encode_keeps_both_vectors() {
         let t = vec![1.0f32; DIM];
         let bytes = encode(&t, None);
