@@ -8,6 +8,7 @@
 //! cargo bench --bench scale -- --only 1000000 --no-peers   # one scale, claimdex lexical only
 //! cargo bench --bench scale -- --emit 10000 DIR            # DIR/corpus.jsonl + DIR/statements.txt (HTTP bench)
 //! cargo bench --bench scale -- --only 1000000 --no-peers --lent   # also hybrid with lent vectors
+//! cargo bench --bench scale -- --only 1000000 --no-peers --lent --merge   # measured on one segment
 //! ```
 //!
 //! Each measurement runs in a child process (the same binary with `--child`), so that the peak
@@ -19,6 +20,9 @@
 //! `ClaimIndex::ingest_embedded`). The statements are embedded by the model as `match` does, and
 //! the scan, the filter and the rescoring do all their work, so the times are real; which claims
 //! come out is not (the vectors do not belong to their claims), so the row's R@5 means nothing.
+//! `--merge` merges each index into one segment after building it (`ClaimIndex::merge_segments`,
+//! as `claimdex index --merge` does), which also waits for tantivy's own background merges, so
+//! that none runs while matches are timed; the merge time is printed apart.
 
 mod gen;
 
@@ -60,10 +64,11 @@ fn run() -> Res<()> {
     let value = |flag: &str, k: usize| args.iter().position(|a| a == flag).and_then(|i| args.get(i + k)).cloned();
     if let Some(mode) = value("--child", 1) {
         let arg = value("--child", 2).unwrap_or_default();
+        let merge = value("--child", 3).is_some_and(|m| m == "merge");
         let out = match mode.as_str() {
-            "claimdex" => child_claimdex(arg.parse()?, false)?,
-            "hybrid" => child_claimdex(arg.parse()?, true)?,
-            "lent" => child_lent(arg.parse()?)?,
+            "claimdex" => child_claimdex(arg.parse()?, false, merge)?,
+            "hybrid" => child_claimdex(arg.parse()?, true, merge)?,
+            "lent" => child_lent(arg.parse()?, merge)?,
             "sqlite" => child_sqlite(arg.parse()?)?,
             "quality" => child_quality()?,
             other => return Err(format!("unknown child {other}").into()),
@@ -84,20 +89,21 @@ fn run() -> Res<()> {
     } else {
         vec![10_000]
     };
-    suite(&scales, !has("--no-peers"), !has("--no-hybrid"), has("--lent"))
+    suite(&scales, !has("--no-peers"), !has("--no-hybrid"), has("--lent"), has("--merge"))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The suite (parent process)
 
-fn suite(scales: &[usize], peers: bool, hybrid: bool, lent: bool) -> Res<()> {
+fn suite(scales: &[usize], peers: bool, hybrid: bool, lent: bool, merge: bool) -> Res<()> {
+    let m = if merge { "merge" } else { "-" };
     let started = Instant::now();
     let work = tempfile::tempdir()?;
     let mut claimdex_rows = Vec::new();
     let mut peer_rows = Vec::new();
     for &n in scales {
         eprintln!("scale: claimdex lexical, {n} claims");
-        let c = child(&["claimdex", &n.to_string()])?;
+        let c = child(&["claimdex", &n.to_string(), m])?;
         if peers {
             eprintln!("scale: sqlite fts5, {n} claims");
             let s = child(&["sqlite", &n.to_string()])?;
@@ -113,14 +119,14 @@ fn suite(scales: &[usize], peers: bool, hybrid: bool, lent: bool) -> Res<()> {
                 return Err("--lent needs the MiniLM model (scripts/fetch-model.sh)".into());
             }
             eprintln!("scale: claimdex hybrid with lent vectors, {n} claims");
-            claimdex_rows.push(("hybrid, lent vectors", n, child(&["lent", &n.to_string()])?));
+            claimdex_rows.push(("hybrid, lent vectors", n, child(&["lent", &n.to_string(), m])?));
         }
     }
     if hybrid && scales.contains(&10_000) {
         match model_dir() {
             Some(dir) => {
                 eprintln!("scale: claimdex hybrid, 10000 claims (model {})", dir.display());
-                claimdex_rows.push(("hybrid", 10_000, child(&["hybrid", "10000"])?));
+                claimdex_rows.push(("hybrid", 10_000, child(&["hybrid", "10000", m])?));
             }
             None => eprintln!("scale: no MiniLM model (set CLAIMDEX_MODEL_DIR): hybrid not measured"),
         }
@@ -183,6 +189,13 @@ fn print_tables(rows: &[(&str, usize, Value)], peers: &[(usize, &str, Value, f64
             f(v, "batch_per_s"),
             f(v, "recall5"),
             f(v, "peak_rss_mb"),
+        );
+    }
+    for (matcher, n, v) in rows.iter().filter(|r| f(&r.2, "merged_segments") > 0.0) {
+        println!(
+            "\n{n} {matcher}: {} segments merged into one in {:.1} s after the build (matches timed on one segment)",
+            f(v, "merged_segments"),
+            f(v, "merge_s")
         );
     }
     if !peers.is_empty() {
@@ -276,7 +289,7 @@ fn recall(queries: &[GenQuery], ranked: &[Vec<String>]) -> f64 {
     hit as f64 / total.max(1) as f64
 }
 
-fn child_claimdex(n: usize, hybrid: bool) -> Res<Value> {
+fn child_claimdex(n: usize, hybrid: bool, merge: bool) -> Res<Value> {
     let pools = Pools::load(&gen::data_dir())?;
     let g = Generator::new(&pools, SEED);
     let t = Instant::now();
@@ -293,6 +306,9 @@ fn child_claimdex(n: usize, hybrid: bool) -> Res<Value> {
     let t = Instant::now();
     let report = idx.ingest(g.corpus(n).map(Ok), IngestOptions { strict: true }, &mut |_| {})?;
     let build_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let segments = if merge { idx.merge_segments()? } else { 0 };
+    let merge_s = t.elapsed().as_secs_f64();
     let bytes = dir_bytes(dir.path());
 
     let queries = g.queries(n, if hybrid { HYBRID_QUERIES_EACH } else { QUERIES_EACH });
@@ -325,7 +341,7 @@ fn child_claimdex(n: usize, hybrid: bool) -> Res<Value> {
     }
     let p = percentiles(lat);
     Ok(json!({
-        "claims": report.claims, "evidence": report.evidence, "gen_s": gen_s, "build_s": build_s, "bytes": bytes,
+        "claims": report.claims, "evidence": report.evidence, "merged_segments": segments, "merge_s": merge_s, "gen_s": gen_s, "build_s": build_s, "bytes": bytes,
         "queries": reqs.len(), "p50_ms": p.p50, "p99_ms": p.p99, "noev_p50_ms": percentiles(noev).p50,
         "batch_per_s": reqs.len() as f64 / batch_s, "recall5": recall(&queries, &ranked),
         "peak_rss_mb": peak_rss_mb(), "cpu_ms_per_match": cpu_per_match,
@@ -337,7 +353,7 @@ const LENT_POOL: usize = 1000;
 
 /// Hybrid matching at `n` claims with lent vectors (see the module documentation): build time,
 /// size, latency and memory as [`child_claimdex`] measures them, with the claims' vectors lent.
-fn child_lent(n: usize) -> Res<Value> {
+fn child_lent(n: usize, merge: bool) -> Res<Value> {
     use claimdex::vectors::DIM;
     let pools = Pools::load(&gen::data_dir())?;
     let g = Generator::new(&pools, SEED);
@@ -372,6 +388,9 @@ fn child_lent(n: usize) -> Res<Value> {
         (r, v)
     }))?;
     let build_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let segments = if merge { idx.merge_segments()? } else { 0 };
+    let merge_s = t.elapsed().as_secs_f64();
     let bytes = dir_bytes(dir.path());
 
     let queries = g.queries(n, HYBRID_QUERIES_EACH);
@@ -402,7 +421,7 @@ fn child_lent(n: usize) -> Res<Value> {
     }
     let p = percentiles(lat);
     Ok(json!({
-        "claims": report.claims, "evidence": report.evidence, "build_s": build_s, "bytes": bytes,
+        "claims": report.claims, "evidence": report.evidence, "merged_segments": segments, "merge_s": merge_s, "build_s": build_s, "bytes": bytes,
         "queries": reqs.len(), "p50_ms": p.p50, "p99_ms": p.p99, "noev_p50_ms": percentiles(noev).p50,
         "batch_per_s": reqs.len() as f64 / batch_s, "recall5": null,
         "peak_rss_mb": peak_rss_mb(), "cpu_ms_per_match": cpu_per_match,
