@@ -311,7 +311,8 @@ impl ClaimIndex {
     /// embedding ([`crate::vectors::PER_CLAIM`] × [`crate::vectors::DIM`] floats, from the same
     /// model, or the semantic scores mean nothing), or none. Evidence takes no vectors. For
     /// claims embedded on another machine, and for the benchmarks, which cannot embed a million
-    /// claims here. A vector of another length fails the run and leaves the index as it was.
+    /// claims here. It is strict: a bad record, or a vector of another length, fails the run and
+    /// leaves the index as it was.
     pub fn ingest_embedded<I>(&self, items: I) -> Result<IngestReport>
     where
         I: IntoIterator<Item = (Record, Option<Vec<f32>>)>,
