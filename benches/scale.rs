@@ -289,29 +289,24 @@ fn recall(queries: &[GenQuery], ranked: &[Vec<String>]) -> f64 {
     hit as f64 / total.max(1) as f64
 }
 
-fn child_claimdex(n: usize, hybrid: bool, merge: bool) -> Res<Value> {
-    let pools = Pools::load(&gen::data_dir())?;
-    let g = Generator::new(&pools, SEED);
-    let t = Instant::now();
-    let generated: usize = g.corpus(n).map(|r| r.id().len()).sum();
-    let gen_s = t.elapsed().as_secs_f64();
-    assert!(generated > 0);
-
-    let dir = tempfile::tempdir()?;
-    let mut idx = ClaimIndex::create_in_dir(dir.path())?;
-    if hybrid {
-        let model = model_dir().ok_or("no model")?;
-        idx = idx.with_embedder(Arc::new(Embedder::load(&model)?));
-    }
-    let t = Instant::now();
-    let report = idx.ingest(g.corpus(n).map(Ok), IngestOptions { strict: true }, &mut |_| {})?;
-    let build_s = t.elapsed().as_secs_f64();
+/// Everything measured on a built index: merged first with `merge` (see `--merge`), its size,
+/// then `queries_each` paraphrases and unrelated statements matched one at a time (latency, CPU,
+/// and without evidence), and as one batch; the paraphrases' R@5 when `recall_too`, else null.
+fn measure(
+    idx: &ClaimIndex,
+    dir: &Path,
+    g: &Generator,
+    n: usize,
+    merge: bool,
+    queries_each: usize,
+    recall_too: bool,
+) -> Res<Value> {
     let t = Instant::now();
     let segments = if merge { idx.merge_segments()? } else { 0 };
     let merge_s = t.elapsed().as_secs_f64();
-    let bytes = dir_bytes(dir.path());
+    let bytes = dir_bytes(dir);
 
-    let queries = g.queries(n, if hybrid { HYBRID_QUERIES_EACH } else { QUERIES_EACH });
+    let queries = g.queries(n, queries_each);
     let reqs: Vec<MatchRequest> = queries.iter().map(|q| MatchRequest::new(q.text.clone())).collect();
     for r in reqs.iter().take(WARMUP) {
         idx.match_claims(r)?;
@@ -341,11 +336,38 @@ fn child_claimdex(n: usize, hybrid: bool, merge: bool) -> Res<Value> {
     }
     let p = percentiles(lat);
     Ok(json!({
-        "claims": report.claims, "evidence": report.evidence, "merged_segments": segments, "merge_s": merge_s, "gen_s": gen_s, "build_s": build_s, "bytes": bytes,
+        "merged_segments": segments, "merge_s": merge_s, "bytes": bytes,
         "queries": reqs.len(), "p50_ms": p.p50, "p99_ms": p.p99, "noev_p50_ms": percentiles(noev).p50,
-        "batch_per_s": reqs.len() as f64 / batch_s, "recall5": recall(&queries, &ranked),
+        "batch_per_s": reqs.len() as f64 / batch_s,
+        "recall5": if recall_too { json!(recall(&queries, &ranked)) } else { Value::Null },
         "peak_rss_mb": peak_rss_mb(), "cpu_ms_per_match": cpu_per_match,
     }))
+}
+
+fn child_claimdex(n: usize, hybrid: bool, merge: bool) -> Res<Value> {
+    let pools = Pools::load(&gen::data_dir())?;
+    let g = Generator::new(&pools, SEED);
+    let t = Instant::now();
+    let generated: usize = g.corpus(n).map(|r| r.id().len()).sum();
+    let gen_s = t.elapsed().as_secs_f64();
+    assert!(generated > 0);
+
+    let dir = tempfile::tempdir()?;
+    let mut idx = ClaimIndex::create_in_dir(dir.path())?;
+    if hybrid {
+        let model = model_dir().ok_or("no model")?;
+        idx = idx.with_embedder(Arc::new(Embedder::load(&model)?));
+    }
+    let t = Instant::now();
+    let report = idx.ingest(g.corpus(n).map(Ok), IngestOptions { strict: true }, &mut |_| {})?;
+    let build_s = t.elapsed().as_secs_f64();
+    let mut out =
+        measure(&idx, dir.path(), &g, n, merge, if hybrid { HYBRID_QUERIES_EACH } else { QUERIES_EACH }, true)?;
+    out["claims"] = json!(report.claims);
+    out["evidence"] = json!(report.evidence);
+    out["gen_s"] = json!(gen_s);
+    out["build_s"] = json!(build_s);
+    Ok(out)
 }
 
 /// Claims whose vectors are lent, as `--lent` describes.
@@ -388,44 +410,11 @@ fn child_lent(n: usize, merge: bool) -> Res<Value> {
         (r, v)
     }))?;
     let build_s = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    let segments = if merge { idx.merge_segments()? } else { 0 };
-    let merge_s = t.elapsed().as_secs_f64();
-    let bytes = dir_bytes(dir.path());
-
-    let queries = g.queries(n, HYBRID_QUERIES_EACH);
-    let reqs: Vec<MatchRequest> = queries.iter().map(|q| MatchRequest::new(q.text.clone())).collect();
-    for r in reqs.iter().take(WARMUP) {
-        idx.match_claims(r)?;
-    }
-    let mut lat = Vec::with_capacity(reqs.len());
-    let cpu = cpu_ms();
-    for r in &reqs {
-        let t = Instant::now();
-        idx.match_claims(r)?;
-        lat.push(t.elapsed());
-    }
-    let cpu_per_match = (cpu_ms() - cpu) / reqs.len() as f64;
-    let mut noev = Vec::with_capacity(reqs.len());
-    for r in &reqs {
-        let r = MatchRequest { no_evidence: true, ..r.clone() };
-        let t = Instant::now();
-        idx.match_claims(&r)?;
-        noev.push(t.elapsed());
-    }
-    let t = Instant::now();
-    let batch = idx.match_batch(&reqs);
-    let batch_s = t.elapsed().as_secs_f64();
-    if let Some(Err(e)) = batch.iter().find(|r| r.is_err()) {
-        return Err(format!("match_batch: {e}").into());
-    }
-    let p = percentiles(lat);
-    Ok(json!({
-        "claims": report.claims, "evidence": report.evidence, "merged_segments": segments, "merge_s": merge_s, "build_s": build_s, "bytes": bytes,
-        "queries": reqs.len(), "p50_ms": p.p50, "p99_ms": p.p99, "noev_p50_ms": percentiles(noev).p50,
-        "batch_per_s": reqs.len() as f64 / batch_s, "recall5": null,
-        "peak_rss_mb": peak_rss_mb(), "cpu_ms_per_match": cpu_per_match,
-    }))
+    let mut out = measure(&idx, dir.path(), &g, n, merge, HYBRID_QUERIES_EACH, false)?;
+    out["claims"] = json!(report.claims);
+    out["evidence"] = json!(report.evidence);
+    out["build_s"] = json!(build_s);
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------

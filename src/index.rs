@@ -337,11 +337,8 @@ impl ClaimIndex {
                         )))
                     }
                 };
-                self.add(writer, &record, vector.as_deref(), &mut ids)?;
-                match record.kind() {
-                    Kind::Claim => report.claims += 1,
-                    Kind::Evidence => report.evidence += 1,
-                }
+                let strict = IngestOptions { strict: true };
+                self.add_counted(writer, &record, vector.as_deref(), &mut ids, strict, &mut |_| {}, &mut report)?;
             }
             Ok(report)
         })
@@ -385,17 +382,34 @@ impl ClaimIndex {
             }
         }
         for (record, vector) in batch.drain(..).zip(vectors) {
-            match self.add(writer, &record, vector.as_deref(), ids) {
-                Ok(()) => match record.kind() {
-                    Kind::Claim => report.claims += 1,
-                    Kind::Evidence => report.evidence += 1,
-                },
-                Err(e) if !opts.strict && e.is_client_error() => {
-                    on_skip(&e);
-                    report.skipped += 1;
-                }
-                Err(e) => return Err(e),
+            self.add_counted(writer, &record, vector.as_deref(), ids, opts, on_skip, report)?;
+        }
+        Ok(())
+    }
+
+    /// Adds one record and counts it in `report`; a bad one is skipped and passed to `on_skip`
+    /// unless `opts.strict`.
+    #[allow(clippy::too_many_arguments)]
+    fn add_counted(
+        &self,
+        writer: &mut IndexWriter<TantivyDocument>,
+        record: &Record,
+        vector: Option<&[u8]>,
+        ids: &mut Replaced,
+        opts: IngestOptions,
+        on_skip: &mut dyn FnMut(&Error),
+        report: &mut IngestReport,
+    ) -> Result<()> {
+        match self.add(writer, record, vector, ids) {
+            Ok(()) => match record.kind() {
+                Kind::Claim => report.claims += 1,
+                Kind::Evidence => report.evidence += 1,
+            },
+            Err(e) if !opts.strict && e.is_client_error() => {
+                on_skip(&e);
+                report.skipped += 1;
             }
+            Err(e) => return Err(e),
         }
         Ok(())
     }
