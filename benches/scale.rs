@@ -23,6 +23,9 @@
 //! `--merge` merges each index into one segment after building it (`ClaimIndex::merge_segments`,
 //! as `claimdex index --merge` does), which also waits for tantivy's own background merges, so
 //! that none runs while matches are timed; the merge time is printed apart.
+//! `--keep DIR` (with `--lent`) builds the lent-vector index in `DIR/index` and keeps it, with the
+//! statements it timed in `DIR/statements.txt`, so that serving it can be measured in a process
+//! of its own (`claimdex --index DIR/index match - --json < DIR/statements.txt`).
 
 mod gen;
 
@@ -68,7 +71,7 @@ fn run() -> Res<()> {
         let out = match mode.as_str() {
             "claimdex" => child_claimdex(arg.parse()?, false, merge)?,
             "hybrid" => child_claimdex(arg.parse()?, true, merge)?,
-            "lent" => child_lent(arg.parse()?, merge)?,
+            "lent" => child_lent(arg.parse()?, merge, value("--child", 4).filter(|d| !d.is_empty()))?,
             "sqlite" => child_sqlite(arg.parse()?)?,
             "quality" => child_quality()?,
             other => return Err(format!("unknown child {other}").into()),
@@ -89,13 +92,14 @@ fn run() -> Res<()> {
     } else {
         vec![10_000]
     };
-    suite(&scales, !has("--no-peers"), !has("--no-hybrid"), has("--lent"), has("--merge"))
+    let keep = value("--keep", 1).unwrap_or_default();
+    suite(&scales, !has("--no-peers"), !has("--no-hybrid"), has("--lent"), has("--merge"), &keep)
 }
 
 // ---------------------------------------------------------------------------------------------
 // The suite (parent process)
 
-fn suite(scales: &[usize], peers: bool, hybrid: bool, lent: bool, merge: bool) -> Res<()> {
+fn suite(scales: &[usize], peers: bool, hybrid: bool, lent: bool, merge: bool, keep: &str) -> Res<()> {
     let m = if merge { "merge" } else { "-" };
     let started = Instant::now();
     let work = tempfile::tempdir()?;
@@ -119,7 +123,7 @@ fn suite(scales: &[usize], peers: bool, hybrid: bool, lent: bool, merge: bool) -
                 return Err("--lent needs the MiniLM model (scripts/fetch-model.sh)".into());
             }
             eprintln!("scale: claimdex hybrid with lent vectors, {n} claims");
-            claimdex_rows.push(("hybrid, lent vectors", n, child(&["lent", &n.to_string(), m])?));
+            claimdex_rows.push(("hybrid, lent vectors", n, child(&["lent", &n.to_string(), m, keep])?));
         }
     }
     if hybrid && scales.contains(&10_000) {
@@ -375,7 +379,7 @@ const LENT_POOL: usize = 1000;
 
 /// Hybrid matching at `n` claims with lent vectors (see the module documentation): build time,
 /// size, latency and memory as [`child_claimdex`] measures them, with the claims' vectors lent.
-fn child_lent(n: usize, merge: bool) -> Res<Value> {
+fn child_lent(n: usize, merge: bool, keep: Option<String>) -> Res<Value> {
     use claimdex::vectors::DIM;
     let pools = Pools::load(&gen::data_dir())?;
     let g = Generator::new(&pools, SEED);
@@ -398,8 +402,19 @@ fn child_lent(n: usize, merge: bool) -> Res<Value> {
         (0..2 * DIM).map(|j| v[(j / DIM) * DIM + (j % DIM + turn) % DIM]).collect()
     };
 
-    let dir = tempfile::tempdir()?;
-    let idx = ClaimIndex::create_in_dir(dir.path())?.with_embedder(embedder);
+    let temp = tempfile::tempdir()?;
+    let dir = match &keep {
+        Some(k) => {
+            let d = PathBuf::from(k).join("index");
+            std::fs::create_dir_all(&d)?;
+            let statements: Vec<String> =
+                g.queries(n, HYBRID_QUERIES_EACH).into_iter().map(|q| q.text.replace('\n', " ")).collect();
+            std::fs::write(Path::new(k).join("statements.txt"), statements.join("\n") + "\n")?;
+            d
+        }
+        None => temp.path().to_path_buf(),
+    };
+    let idx = ClaimIndex::create_in_dir(&dir)?.with_embedder(embedder);
     let t = Instant::now();
     let mut claims = 0usize;
     let report = idx.ingest_embedded(g.corpus(n).map(|r| {
@@ -410,7 +425,7 @@ fn child_lent(n: usize, merge: bool) -> Res<Value> {
         (r, v)
     }))?;
     let build_s = t.elapsed().as_secs_f64();
-    let mut out = measure(&idx, dir.path(), &g, n, merge, HYBRID_QUERIES_EACH, false)?;
+    let mut out = measure(&idx, &dir, &g, n, merge, HYBRID_QUERIES_EACH, false)?;
     out["claims"] = json!(report.claims);
     out["evidence"] = json!(report.evidence);
     out["build_s"] = json!(build_s);

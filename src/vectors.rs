@@ -319,32 +319,69 @@ impl SegmentVectors {
         let Some(col) = seg.fast_fields().bytes(crate::schema::FIELD_VECTOR)? else {
             return Ok(SegmentVectors::default());
         };
-        // Quantize the dictionary in order once, then lay the codes out in document order.
-        let mut by_ord = Quantized::default();
-        let mut valid: Vec<bool> = Vec::with_capacity(col.num_terms());
-        let mut stream = col.dictionary().stream().map_err(|e| Error::Tantivy(e.into()))?;
-        let mut floats: Vec<f32> = Vec::with_capacity(PER_CLAIM * DIM);
-        while stream.advance() {
-            decode(stream.key(), &mut floats);
-            let ok = floats.len() == PER_CLAIM * DIM;
-            valid.push(ok);
-            if !ok {
-                floats.resize(PER_CLAIM * DIM, 0.0);
-            }
-            by_ord.push(&floats);
-        }
+        // Each document's vector ord, then the documents of each ord (most have one), so that the
+        // dictionary, streamed in ord order, is quantized once straight into document order: no
+        // second copy of the codes (768 MB at a million claims) while a segment loads.
         let mut out = SegmentVectors::default();
         for doc in 0..seg.max_doc() {
             if let Some(ord) = col.term_ords(doc).next() {
-                if valid.get(ord as usize).copied().unwrap_or(false) {
-                    let o = ord as usize;
-                    out.docs.push(doc);
-                    out.ords.push(ord);
-                    let codes = &by_ord.codes[o * PER_CLAIM * DIM..(o + 1) * PER_CLAIM * DIM];
-                    out.quantized.codes.extend_from_slice(codes);
-                    out.quantized.scales.extend_from_slice(&by_ord.scales[o * PER_CLAIM..(o + 1) * PER_CLAIM]);
+                out.docs.push(doc);
+                out.ords.push(ord);
+            }
+        }
+        let terms = col.num_terms();
+        let mut first = vec![0usize; terms + 1];
+        for &ord in &out.ords {
+            if let Some(c) = first.get_mut(ord as usize + 1) {
+                *c += 1;
+            }
+        }
+        for k in 1..first.len() {
+            first[k] += first[k - 1];
+        }
+        let mut fill = first.clone();
+        let mut slots = vec![0usize; out.ords.len()];
+        for (slot, &ord) in out.ords.iter().enumerate() {
+            if let Some(at) = fill.get_mut(ord as usize) {
+                slots[*at] = slot;
+                *at += 1;
+            }
+        }
+        let q = &mut out.quantized;
+        q.codes = vec![0; out.docs.len() * PER_CLAIM * DIM];
+        q.scales = vec![0.0; out.docs.len() * PER_CLAIM];
+        let mut valid = vec![false; out.docs.len()];
+        let mut stream = col.dictionary().stream().map_err(|e| Error::Tantivy(e.into()))?;
+        let (mut floats, mut one) = (Vec::with_capacity(PER_CLAIM * DIM), Quantized::default());
+        let mut ord = 0;
+        while stream.advance() {
+            decode(stream.key(), &mut floats);
+            if floats.len() == PER_CLAIM * DIM && ord < terms {
+                one.codes.clear();
+                one.scales.clear();
+                one.push(&floats);
+                for &slot in &slots[first[ord]..first[ord + 1]] {
+                    q.codes[slot * PER_CLAIM * DIM..(slot + 1) * PER_CLAIM * DIM].copy_from_slice(&one.codes);
+                    q.scales[slot * PER_CLAIM..(slot + 1) * PER_CLAIM].copy_from_slice(&one.scales);
+                    valid[slot] = true;
                 }
             }
+            ord += 1;
+        }
+        // Claims whose bytes are not two vectors (none are written so) leave the scan.
+        if valid.iter().any(|v| !v) {
+            let mut kept = 0;
+            for (slot, _) in valid.iter().enumerate().filter(|(_, v)| **v) {
+                out.docs[kept] = out.docs[slot];
+                out.ords[kept] = out.ords[slot];
+                q.codes.copy_within(slot * PER_CLAIM * DIM..(slot + 1) * PER_CLAIM * DIM, kept * PER_CLAIM * DIM);
+                q.scales.copy_within(slot * PER_CLAIM..(slot + 1) * PER_CLAIM, kept * PER_CLAIM);
+                kept += 1;
+            }
+            out.docs.truncate(kept);
+            out.ords.truncate(kept);
+            q.codes.truncate(kept * PER_CLAIM * DIM);
+            q.scales.truncate(kept * PER_CLAIM);
         }
         if out.quantized.len() >= PREFILTER_MIN {
             out.quantized.build_prefilter();
@@ -662,6 +699,48 @@ mod tests {
             let id = crate::matcher::FastStr::new(&searcher, crate::schema::FIELD_ID).first(best[0].0)?;
             assert_eq!(id, format!("c{probe}"));
         }
+        Ok(())
+    }
+
+    #[test]
+    fn a_segment_quantizes_each_claim_in_its_own_place() -> Result<()> {
+        let idx = crate::ClaimIndex::create_in_ram()?;
+        // Claim i has the vectors of i % 10, so each distinct vector (a term of the column) is
+        // shared by three documents that are not neighbours; claim 30 has none.
+        let claim = |i: usize| -> Result<crate::Record> {
+            serde_json::from_value(serde_json::json!({"kind": "claim", "id": format!("c{i}"), "text": "a claim"}))
+                .map_err(|e| Error::InvalidRequest(e.to_string()))
+        };
+        let vectors = |i: usize| [unit(i as u64 % 10), unit(i as u64 % 10 + 1000)].concat();
+        let mut items: Vec<(crate::Record, Option<Vec<f32>>)> =
+            (0..30).map(|i| Ok((claim(i)?, Some(vectors(i))))).collect::<Result<_>>()?;
+        items.push((claim(30)?, None));
+        idx.ingest_embedded(items)?;
+        idx.reload()?;
+        let searcher = idx.searcher();
+        let mut seen = 0;
+        for ord in 0..searcher.segment_readers().len() as u32 {
+            let seg = idx.vectors().segment(&searcher, ord)?;
+            assert_eq!(seg.docs.len(), seg.quantized.len());
+            let mut ids = crate::matcher::FastStr::new(&searcher, crate::schema::FIELD_ID);
+            for (i, doc) in seg.docs.iter().enumerate() {
+                let id = ids.first(DocAddress::new(ord, *doc))?;
+                let n: usize = id.trim_start_matches('c').parse().map_err(|_| Error::InvalidRequest(id.clone()))?;
+                assert!(n < 30, "{id} has no vectors");
+                let own = vectors(n);
+                let (mut q, mut buf, mut floats) = (Vec::new(), Vec::new(), Vec::new());
+                for probe in [&own[..DIM], &own[DIM..], &unit(77)[..]] {
+                    q.clear();
+                    let qs = quantize(probe, &mut q);
+                    let approx = seg.quantized.similarity(i, &q, qs);
+                    let exact = seg.exact(i, probe, &mut buf, &mut floats)?;
+                    assert!((approx - exact).abs() < 0.02, "{id}: int8 {approx} against exact {exact}");
+                    assert!((exact - exact_similarity(&own, probe)).abs() < 1e-5, "{id} read another claim's vectors");
+                }
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 30);
         Ok(())
     }
 
