@@ -131,6 +131,37 @@ pub const PREFILTER_MIN: usize = 50_000;
 pub const PREFILTER_SHARE: usize = 16;
 /// The sign-bit stage keeps at least this many times the claims the scan returns.
 pub const PREFILTER_FACTOR: usize = 4;
+/// How many threads scan a segment of `claims` claims: one per core (at most 8) once the segment
+/// has its sign bits ([`PREFILTER_MIN`] claims or more), else one.
+fn parts(claims: usize) -> usize {
+    if claims < PREFILTER_MIN {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+/// `f` over `parts` consecutive ranges of `0..len`, each on a thread of its own (the last on this
+/// one), in order.
+fn in_parts<T: Send>(len: usize, parts: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+    let parts = parts.clamp(1, len.max(1));
+    let size = len.div_ceil(parts);
+    let range = |p: usize| (p * size).min(len)..((p + 1) * size).min(len);
+    if parts == 1 {
+        return vec![f(0..len)];
+    }
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = (0..parts - 1).map(|p| s.spawn(move || f(range(p)))).collect();
+        let last = f(range(parts - 1));
+        let mut out: Vec<T> =
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect();
+        out.push(last);
+        out
+    })
+}
+
+/// How many claims ahead [`Quantized::scan_among`] prefetches codes.
+const PREFETCH_AHEAD: usize = 4;
 /// Words of sign bits per vector.
 const WORDS: usize = DIM.div_ceil(64);
 
@@ -195,6 +226,19 @@ impl Quantized {
         self.scales.is_empty()
     }
 
+    /// Asks the CPU to bring claim `i`'s codes into cache (a hint: nothing happens elsewhere).
+    #[inline(always)]
+    fn prefetch(&self, i: usize) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(codes) = self.codes.get(i * PER_CLAIM * DIM..(i + 1) * PER_CLAIM * DIM) {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            for line in codes.chunks(64) {
+                // SAFETY: SSE is part of baseline x86-64; a prefetch reads nothing and cannot fault.
+                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+            }
+        }
+    }
+
     /// The approximate similarity of claim `i` to a quantized query: the best of its vectors.
     pub fn similarity(&self, i: usize, query: &[i8], query_scale: f32) -> f32 {
         let mut best = f32::NEG_INFINITY;
@@ -230,42 +274,64 @@ impl Quantized {
 
     /// The claims nearest to the query by the sign bits of their vectors (Hamming distance of the
     /// nearer of each claim's vectors), at least `keep` of them (all that tie with the last),
-    /// in claim order; every claim when the bits are not built.
+    /// in claim order; every claim when the bits are not built. The claims are split among the
+    /// cores ([`parts`]).
     pub fn prefilter(&self, query: &[f32], keep: usize) -> Vec<usize> {
+        self.prefilter_in(query, keep, parts(self.len()))
+    }
+
+    /// [`Quantized::prefilter`] in `parts` threads.
+    fn prefilter_in(&self, query: &[f32], keep: usize, parts: usize) -> Vec<usize> {
         if self.bits.len() != self.scales.len() * WORDS || self.mean.len() != DIM || query.len() < DIM {
             return (0..self.len()).collect();
         }
         let q = sign_bits(|d| query[d] - self.mean[d]);
-        let mut dist = Vec::with_capacity(self.len());
-        hamming(&self.bits, &q, &mut dist);
-        // The smallest distance within which `keep` claims lie, from a histogram of distances.
-        let mut hist = [0usize; DIM + 1];
-        for d in &dist {
-            hist[usize::from(*d).min(DIM)] += 1;
-        }
+        let per = PER_CLAIM * WORDS;
+        let dists = in_parts(self.len(), parts, |r| {
+            let mut dist = Vec::with_capacity(r.len());
+            hamming(&self.bits[r.start * per..r.end * per], &q, &mut dist);
+            let mut hist = [0usize; DIM + 1];
+            for d in &dist {
+                hist[usize::from(*d).min(DIM)] += 1;
+            }
+            (r.start, dist, hist)
+        });
+        // The smallest distance within which `keep` claims lie, from the histogram of distances.
         let mut within = 0;
-        let cut = hist
-            .iter()
-            .position(|c| {
-                within += c;
+        let cut = (0..=DIM)
+            .position(|d| {
+                within += dists.iter().map(|(_, _, h)| h[d]).sum::<usize>();
                 within >= keep
             })
             .unwrap_or(DIM);
-        (0..dist.len()).filter(|&i| usize::from(dist[i]) <= cut).collect()
+        let mut out = Vec::with_capacity(keep + keep / 4);
+        for (start, dist, _) in &dists {
+            out.extend((0..dist.len()).filter(|&i| usize::from(dist[i]) <= cut).map(|i| start + i));
+        }
+        out
     }
 
     /// The `n` claims most similar to the query by their int8 codes, best first, as (index,
     /// approximate similarity); `skip` leaves claims out. Once the sign bits are built (segments
     /// of [`PREFILTER_MIN`] claims or more build them on loading), only the claims
     /// [`Quantized::prefilter`] keeps are scanned: one in [`PREFILTER_SHARE`], and at least
-    /// [`PREFILTER_FACTOR`] × `n`.
-    pub fn scan(&self, query: &[f32], n: usize, skip: impl Fn(usize) -> bool) -> Vec<(usize, f32)> {
-        if !self.bits.is_empty() {
-            let keep = (self.len() / PREFILTER_SHARE).max(PREFILTER_FACTOR * n);
-            self.scan_among(query, n, self.prefilter(query, keep).into_iter(), skip)
-        } else {
-            self.scan_among(query, n, 0..self.len(), skip)
+    /// [`PREFILTER_FACTOR`] × `n`; both stages are then split among the cores.
+    pub fn scan(&self, query: &[f32], n: usize, skip: impl Fn(usize) -> bool + Sync) -> Vec<(usize, f32)> {
+        self.scan_in(query, n, skip, parts(self.len()))
+    }
+
+    /// [`Quantized::scan`] in `parts` threads.
+    fn scan_in(&self, query: &[f32], n: usize, skip: impl Fn(usize) -> bool + Sync, parts: usize) -> Vec<(usize, f32)> {
+        if self.bits.is_empty() {
+            return self.scan_among(query, n, 0..self.len(), skip);
         }
+        let keep = (self.len() / PREFILTER_SHARE).max(PREFILTER_FACTOR * n);
+        let kept = self.prefilter_in(query, keep, parts);
+        let found = in_parts(kept.len(), parts, |r| self.scan_among(query, n, kept[r].iter().copied(), &skip));
+        let mut best: Vec<(usize, f32)> = found.into_iter().flatten().collect();
+        best.sort_by(|a, b| b.1.total_cmp(&a.1));
+        best.truncate(n);
+        best
     }
 
     /// [`Quantized::scan`] over the claims `among` only.
@@ -273,14 +339,20 @@ impl Quantized {
         &self,
         query: &[f32],
         n: usize,
-        among: impl Iterator<Item = usize>,
+        among: impl Iterator<Item = usize> + Clone,
         skip: impl Fn(usize) -> bool,
     ) -> Vec<(usize, f32)> {
         let mut q = Vec::with_capacity(DIM);
         let qs = quantize(&query[..DIM.min(query.len())], &mut q);
         let mut best: Vec<(usize, f32)> = Vec::with_capacity(2 * n + 1);
         let mut floor = f32::NEG_INFINITY;
+        // The claims the sign bits keep lie apart in memory: ask for the codes of the claim
+        // `PREFETCH_AHEAD` places on while this one is scored, so that memory is not waited for.
+        let mut ahead = among.clone().skip(PREFETCH_AHEAD);
         for i in among {
+            if let Some(j) = ahead.next() {
+                self.prefetch(j);
+            }
             let s = self.similarity(i, &q, qs);
             if s <= floor || skip(i) {
                 continue;
@@ -641,6 +713,22 @@ mod tests {
             // `scan` goes through the bits once they are built.
             assert_eq!(q.scan(&query, 10, |_| false)[0].0, probe as usize);
             assert!(q.scan(&query, 10, |i| i == probe as usize).iter().all(|(i, _)| *i != probe as usize));
+            // Split among threads, both stages find what one thread finds.
+            for parts in [2, 3, 7] {
+                assert_eq!(q.prefilter_in(&query, keep, parts), q.prefilter_in(&query, keep, 1));
+                let skip = |i: usize| i % 5 == 1;
+                assert_eq!(q.scan_in(&query, 40, skip, parts), q.scan_in(&query, 40, skip, 1), "{parts} parts");
+            }
+        }
+    }
+
+    #[test]
+    fn in_parts_covers_every_index_once_in_order() {
+        for (len, parts) in [(0, 3), (1, 4), (10, 1), (10, 3), (10, 10), (10, 12), (1001, 8)] {
+            let ranges = in_parts(len, parts, |r| r);
+            assert!(ranges.len() <= parts.max(1));
+            let all: Vec<usize> = ranges.into_iter().flatten().collect();
+            assert_eq!(all, (0..len).collect::<Vec<_>>(), "{len} in {parts} parts");
         }
     }
 
