@@ -413,8 +413,18 @@ impl ClaimIndex {
         let searcher = self.searcher();
         let config = self.match_config();
         check_text(&req.text, "statement")?;
-        let qvec = self.embed_statements(&[req], &config)?.pop().flatten();
-        self.match_with(&searcher, req, &config, qvec)
+        if self.embedder().is_none() || config.semantic_weight <= 0.0 {
+            return self.match_with(&searcher, req, &config, || Ok(None));
+        }
+        // The statement is embedded on a thread of its own while the lexical search runs here;
+        // the semantic search waits for the vector.
+        std::thread::scope(|s| {
+            let pending = s.spawn(|| self.embed_statements(&[req], &config));
+            self.match_with(&searcher, req, &config, || match pending.join() {
+                Ok(v) => Ok(v?.pop().flatten()),
+                Err(_) => Err(Error::Model("embedding the statement failed".into())),
+            })
+        })
     }
 
     /// Matches many statements on one searcher, embedding them in batches; one result per
@@ -430,7 +440,7 @@ impl ClaimIndex {
         reqs.iter()
             .map(|r| {
                 let qvec = if check_text(&r.text, "statement").is_ok() { vectors.next().flatten() } else { None };
-                self.match_with(&searcher, r, &config, qvec)
+                self.match_with(&searcher, r, &config, || Ok(qvec))
             })
             .collect()
     }
@@ -461,12 +471,12 @@ impl ClaimIndex {
         searcher: &Searcher,
         req: &MatchRequest,
         config: &MatchConfig,
-        qvec: Option<Vec<f32>>,
+        qvec: impl FnOnce() -> Result<Option<Vec<f32>>>,
     ) -> Result<MatchResult> {
         check_text(&req.text, "statement")?;
         let limit = req.limit.unwrap_or(5);
         check_paging(limit, 0)?;
-        let (candidates, stmt_tokens, mut analyzer) = self.candidates(searcher, req, config, qvec.as_deref())?;
+        let (candidates, stmt_tokens, mut analyzer, qvec) = self.candidates(searcher, req, config, qvec)?;
         let stmt_terms: BTreeSet<String> = stmt_tokens.iter().cloned().collect();
         let rank_of = |key: &dyn Fn(&Candidate) -> Option<f32>| -> HashMap<DocAddress, usize> {
             let mut v: Vec<(f32, &Candidate)> = candidates.iter().filter_map(|c| key(c).map(|k| (k, c))).collect();
@@ -588,14 +598,16 @@ impl ClaimIndex {
     /// The lexical score is BM25 over statement + review title, divided by the most the
     /// statement's terms could score, so it lies in [0, 1) and compares across statements;
     /// context, speaker and evidence-passage matches add to it with their configured weights.
+    /// `qvec` gives the statement's vector (None without the semantic model) when the lexical
+    /// candidates are in, so that it can be computed meanwhile; it is returned too.
     #[allow(clippy::type_complexity)]
     pub(crate) fn candidates(
         &self,
         searcher: &Searcher,
         req: &MatchRequest,
         config: &MatchConfig,
-        qvec: Option<&[f32]>,
-    ) -> Result<(Vec<Candidate>, Vec<String>, TextAnalyzer)> {
+        qvec: impl FnOnce() -> Result<Option<Vec<f32>>>,
+    ) -> Result<(Vec<Candidate>, Vec<String>, TextAnalyzer, Option<Vec<f32>>)> {
         let f = self.fields();
         let lang = match req.language.as_deref() {
             None => Some(Lang::default_lang()),
@@ -607,7 +619,7 @@ impl ClaimIndex {
         let tokens = analysis::tokens(&mut analyzer, &config.clean(&req.text));
         let terms: BTreeSet<String> = tokens.iter().cloned().collect();
         if terms.is_empty() {
-            return Ok((Vec::new(), tokens, analyzer));
+            return Ok((Vec::new(), tokens, analyzer, None));
         }
         let stats = BodyStats::new(searcher, f);
         let num_docs = searcher.num_docs().max(1) as f32;
@@ -722,7 +734,8 @@ impl ClaimIndex {
             }
         }
 
-        if let Some(q) = qvec {
+        let qvec = qvec()?;
+        if let Some(q) = qvec.as_deref() {
             for c in by_key.values_mut() {
                 c.semantic = self.vectors().similarity(searcher, c.addr, q)?;
             }
@@ -758,7 +771,7 @@ impl ClaimIndex {
         }
         let keep = req.limit.unwrap_or(5).max(5).max(config.rerank_depth);
         sort_candidates(&mut out, keep, &mut FastStr::new(searcher, crate::schema::FIELD_ID))?;
-        Ok((out, tokens, analyzer))
+        Ok((out, tokens, analyzer, qvec))
     }
 
     /// A claim by id key as a candidate with no lexical score, if it passes the restrictions.

@@ -411,6 +411,33 @@ fn semantic_matching_finds_paraphrases_that_share_no_words() {
 }
 
 #[test]
+fn one_statement_at_a_time_matches_as_a_batch_does_with_the_model() {
+    // `match_claims` embeds the statement while the lexical search runs; `match_batch` embeds
+    // first. Both must rank and score alike.
+    let Some(idx) = crate::util::corpus_index_semantic() else { return };
+    let statements = [
+        "That footage of soldiers being shot is a fabrication",
+        "fully committed to amnesty",
+        "the weather was nice on Tuesday",
+        "the the the",
+    ];
+    let reqs: Vec<MatchRequest> = statements.iter().map(|s| MatchRequest::new(*s)).collect();
+    let batch = idx.match_batch(&reqs);
+    for (req, b) in reqs.iter().zip(batch) {
+        let (one, b) = (idx.match_claims(req).unwrap(), b.unwrap());
+        let hits = |r: &claimdex::MatchResult| -> Vec<(String, f32)> {
+            r.hits.iter().map(|h| (h.claim.id.clone(), h.score)).collect()
+        };
+        let (x, y) = (hits(&one), hits(&b));
+        assert_eq!(x.len(), y.len(), "{}: {x:?} against {y:?}", req.text);
+        for (a, c) in x.iter().zip(&y) {
+            assert!(a.0 == c.0 && (a.1 - c.1).abs() < 1e-3, "{}: {x:?} against {y:?}", req.text);
+        }
+        assert_eq!(one.flagged, b.flagged, "{}", req.text);
+    }
+}
+
+#[test]
 fn every_candidate_gets_its_best_passage_and_the_passage_search_brings_in_claims() {
     let idx = ClaimIndex::create_in_ram().unwrap();
     let record = |v: serde_json::Value| -> Record { serde_json::from_value(v).unwrap() };
