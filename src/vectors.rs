@@ -134,10 +134,12 @@ pub const PREFILTER_FACTOR: usize = 4;
 /// How many threads scan a segment of `claims` claims: one per core (at most 8) once the segment
 /// has its sign bits ([`PREFILTER_MIN`] claims or more), else one.
 fn parts(claims: usize) -> usize {
+    // Looked up once: on Linux `available_parallelism` reads the CPU affinity and cgroup files.
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     if claims < PREFILTER_MIN {
         return 1;
     }
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
 }
 
 /// `f` over `parts` consecutive ranges of `0..len`, each on a thread of its own (the last on this
