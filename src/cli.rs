@@ -1074,6 +1074,11 @@ fn run_serve(cli: &Cli, a: &ServeArgs) -> anyhow::Result<()> {
     if token.is_some() {
         idx.lock_for_writing().with_context(|| format!("taking the writer lock of {}", cli.index.display()))?;
     }
+    let t = std::time::Instant::now();
+    let claims = idx.warm_up().with_context(|| format!("loading the claim vectors of {}", cli.index.display()))?;
+    if claims > 0 {
+        tracing::info!(claims, seconds = t.elapsed().as_secs_f64(), "claim vectors loaded");
+    }
     let mut state = crate::server::AppState::new(idx, token);
     if let Some(n) = a.max_concurrent {
         state = state.with_max_concurrent(n.into());

@@ -524,6 +524,15 @@ impl VectorCache {
         Ok(v)
     }
 
+    /// Loads every segment of `searcher` into the cache; returns the claims with vectors.
+    pub fn load_all(&self, searcher: &Searcher) -> Result<usize> {
+        let mut claims = 0;
+        for ord in 0..searcher.segment_readers().len() as u32 {
+            claims += self.segment(searcher, ord)?.docs.len();
+        }
+        Ok(claims)
+    }
+
     /// The `k` live claims most similar to `query` (a unit vector): the best of the cosines
     /// to each claim's statement and title, highest first. An int8 scan of every claim picks
     /// `max(RESCORE_FACTOR * k, RESCORE_MIN)` of them, and their f32 vectors rank those.
@@ -750,6 +759,11 @@ mod tests {
         }
         idx.reload()?;
         let searcher = idx.searcher();
+        // Without the model a server does not load vectors; `load_all` loads every segment.
+        assert_eq!(idx.warm_up()?, 0);
+        assert!(idx.vectors().segments.lock().map_err(|_| poisoned())?.is_empty());
+        assert_eq!(idx.vectors().load_all(&searcher)?, 300);
+        assert_eq!(idx.vectors().segments.lock().map_err(|_| poisoned())?.len(), searcher.segment_readers().len());
         for probe in [0u64, 123, 1299] {
             let query: Vec<f32> = unit(probe).iter().zip(unit(probe + 7)).map(|(a, b)| a + 0.2 * b).collect();
             let approx = idx.vectors().nearest(&searcher, &query, 10)?;

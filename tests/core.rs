@@ -415,6 +415,9 @@ fn one_statement_at_a_time_matches_as_a_batch_does_with_the_model() {
     // `match_claims` embeds the statement while the lexical search runs; `match_batch` embeds
     // first. Both must rank and score alike.
     let Some(idx) = crate::util::corpus_index_semantic() else { return };
+    // A server loads every claim's vectors before it takes requests.
+    let claims = idx.searcher().doc_freq(&idx.fields().kind_term(claimdex::model::Kind::Claim)).unwrap();
+    assert_eq!(idx.warm_up().unwrap() as u64, claims);
     let statements = [
         "That footage of soldiers being shot is a fabrication",
         "fully committed to amnesty",
