@@ -490,6 +490,11 @@ fn decode(bytes: &[u8], out: &mut Vec<f32>) {
 #[derive(Debug, Default)]
 pub struct VectorCache {
     segments: Mutex<HashMap<SegmentId, Arc<SegmentVectors>>>,
+    /// Held while a segment loads, so that matches which miss the cache together load it once
+    /// (a million claims' codes are 768 MB) rather than each its own copy.
+    loading: Mutex<()>,
+    /// Segments loaded so far.
+    loads: std::sync::atomic::AtomicUsize,
 }
 
 /// Dot product with eight independent accumulators, so that the compiler can use SIMD lanes
@@ -515,7 +520,13 @@ impl VectorCache {
         if let Some(v) = self.segments.lock().map_err(|_| poisoned())?.get(&id) {
             return Ok(v.clone());
         }
+        let _loading = self.loading.lock().map_err(|_| poisoned())?;
+        // Another match may have loaded it while this one waited.
+        if let Some(v) = self.segments.lock().map_err(|_| poisoned())?.get(&id) {
+            return Ok(v.clone());
+        }
         let v = Arc::new(SegmentVectors::load(searcher, ord)?);
+        self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut g = self.segments.lock().map_err(|_| poisoned())?;
         // Forget segments the searcher no longer has (merged away).
         let live: Vec<SegmentId> = searcher.segment_readers().iter().map(|s| s.segment_id()).collect();
@@ -762,8 +773,17 @@ mod tests {
         // Without the model a server does not load vectors; `load_all` loads every segment.
         assert_eq!(idx.warm_up()?, 0);
         assert!(idx.vectors().segments.lock().map_err(|_| poisoned())?.is_empty());
-        assert_eq!(idx.vectors().load_all(&searcher)?, 300);
-        assert_eq!(idx.vectors().segments.lock().map_err(|_| poisoned())?.len(), searcher.segment_readers().len());
+        // Matches that miss the cache together load each segment once.
+        std::thread::scope(|s| {
+            let loaders: Vec<_> = (0..4).map(|_| s.spawn(|| idx.vectors().load_all(&searcher))).collect();
+            for l in loaders {
+                assert_eq!(l.join().map_err(|_| poisoned())??, 300);
+            }
+            Ok::<_, Error>(())
+        })?;
+        let segments = searcher.segment_readers().len();
+        assert_eq!(idx.vectors().segments.lock().map_err(|_| poisoned())?.len(), segments);
+        assert_eq!(idx.vectors().loads.load(std::sync::atomic::Ordering::Relaxed), segments);
         for probe in [0u64, 123, 1299] {
             let query: Vec<f32> = unit(probe).iter().zip(unit(probe + 7)).map(|(a, b)| a + 0.2 * b).collect();
             let approx = idx.vectors().nearest(&searcher, &query, 10)?;
