@@ -333,6 +333,7 @@ impl ClaimIndex {
             let mut report = IngestReport::default();
             self.reader.reload()?;
             let mut ids = Replaced { committed: self.searcher(), seen: HashSet::new() };
+            let strict = IngestOptions { strict: true };
             for (record, v) in items {
                 let vector = match (&record, v) {
                     (Record::Claim(_), Some(v)) if v.len() == PER_CLAIM * DIM => {
@@ -348,7 +349,6 @@ impl ClaimIndex {
                         )))
                     }
                 };
-                let strict = IngestOptions { strict: true };
                 self.add_counted(writer, &record, vector.as_deref(), &mut ids, strict, &mut |_| {}, &mut report)?;
             }
             Ok(report)

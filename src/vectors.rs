@@ -393,9 +393,9 @@ impl SegmentVectors {
         let Some(col) = seg.fast_fields().bytes(crate::schema::FIELD_VECTOR)? else {
             return Ok(SegmentVectors::default());
         };
-        // Each document's vector ord, then the documents of each ord (most have one), so that the
-        // dictionary, streamed in ord order, is quantized once straight into document order: no
-        // second copy of the codes (768 MB at a million claims) while a segment loads.
+        // Each document's vector ord, so that the dictionary, streamed in ord order, is quantized
+        // straight into document order: no second copy of the codes (768 MB at a million claims)
+        // while a segment loads.
         let mut out = SegmentVectors::default();
         for doc in 0..seg.max_doc() {
             if let Some(ord) = col.term_ords(doc).next() {
@@ -403,42 +403,32 @@ impl SegmentVectors {
                 out.ords.push(ord);
             }
         }
-        let terms = col.num_terms();
-        let mut first = vec![0usize; terms + 1];
-        for &ord in &out.ords {
-            if let Some(c) = first.get_mut(ord as usize + 1) {
-                *c += 1;
-            }
-        }
-        for k in 1..first.len() {
-            first[k] += first[k - 1];
-        }
-        let mut fill = first.clone();
-        let mut slots = vec![0usize; out.ords.len()];
-        for (slot, &ord) in out.ords.iter().enumerate() {
-            if let Some(at) = fill.get_mut(ord as usize) {
-                slots[*at] = slot;
-                *at += 1;
-            }
-        }
+        // The documents in the order of their ords, which is the order the dictionary streams in.
+        let mut by_ord: Vec<u32> = (0..out.ords.len() as u32).collect();
+        by_ord.sort_by_key(|&slot| out.ords[slot as usize]);
         let q = &mut out.quantized;
         q.codes = vec![0; out.docs.len() * PER_CLAIM * DIM];
         q.scales = vec![0.0; out.docs.len() * PER_CLAIM];
         let mut valid = vec![false; out.docs.len()];
         let mut stream = col.dictionary().stream().map_err(|e| Error::Tantivy(e.into()))?;
         let (mut floats, mut one) = (Vec::with_capacity(PER_CLAIM * DIM), Quantized::default());
-        let mut ord = 0;
+        let (mut ord, mut next) = (0u64, 0usize);
         while stream.advance() {
             decode(stream.key(), &mut floats);
-            if floats.len() == PER_CLAIM * DIM && ord < terms {
+            let ok = floats.len() == PER_CLAIM * DIM;
+            if ok {
                 one.codes.clear();
                 one.scales.clear();
                 one.push(&floats);
-                for &slot in &slots[first[ord]..first[ord + 1]] {
+            }
+            while let Some(&slot) = by_ord.get(next).filter(|&&slot| out.ords[slot as usize] == ord) {
+                let slot = slot as usize;
+                if ok {
                     q.codes[slot * PER_CLAIM * DIM..(slot + 1) * PER_CLAIM * DIM].copy_from_slice(&one.codes);
                     q.scales[slot * PER_CLAIM..(slot + 1) * PER_CLAIM].copy_from_slice(&one.scales);
                     valid[slot] = true;
                 }
+                next += 1;
             }
             ord += 1;
         }
@@ -493,8 +483,6 @@ pub struct VectorCache {
     /// Held while a segment loads, so that matches which miss the cache together load it once
     /// (a million claims' codes are 768 MB) rather than each its own copy.
     loading: Mutex<()>,
-    /// Segments loaded so far.
-    loads: std::sync::atomic::AtomicUsize,
 }
 
 /// Dot product with eight independent accumulators, so that the compiler can use SIMD lanes
@@ -526,7 +514,6 @@ impl VectorCache {
             return Ok(v.clone());
         }
         let v = Arc::new(SegmentVectors::load(searcher, ord)?);
-        self.loads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut g = self.segments.lock().map_err(|_| poisoned())?;
         // Forget segments the searcher no longer has (merged away).
         let live: Vec<SegmentId> = searcher.segment_readers().iter().map(|s| s.segment_id()).collect();
@@ -693,13 +680,19 @@ mod tests {
         assert_eq!(quantize(&[0.0; 4], &mut Vec::new()), 0.0);
     }
 
-    #[test]
-    fn the_scan_finds_the_exact_top_hit() {
+    /// `n` claims, claim i with the vectors `unit(i)` and `unit(i + title)`, and them quantized.
+    fn random_claims(n: u64, title: u64) -> (Vec<Vec<f32>>, Quantized) {
+        let claims: Vec<Vec<f32>> = (0..n).map(|i| [unit(i), unit(i + title)].concat()).collect();
         let mut q = Quantized::default();
-        let claims: Vec<Vec<f32>> = (0..500).map(|i| [unit(i), unit(i + 1000)].concat()).collect();
         for c in &claims {
             q.push(c);
         }
+        (claims, q)
+    }
+
+    #[test]
+    fn the_scan_finds_the_exact_top_hit() {
+        let (claims, q) = random_claims(500, 1000);
         for probe in [3u64, 250, 499] {
             let query = unit(probe + 1000);
             let exact = (0..claims.len())
@@ -713,11 +706,7 @@ mod tests {
 
     #[test]
     fn the_sign_bits_keep_the_nearest_claims() {
-        let mut q = Quantized::default();
-        let claims: Vec<Vec<f32>> = (0..2000).map(|i| [unit(i), unit(i + 5000)].concat()).collect();
-        for c in &claims {
-            q.push(c);
-        }
+        let (_, mut q) = random_claims(2000, 5000);
         // Before the bits are built, nothing is filtered out.
         assert_eq!(q.prefilter(&unit(1), 10).len(), 2000);
         q.build_prefilter();
@@ -773,17 +762,19 @@ mod tests {
         // Without the model a server does not load vectors; `load_all` loads every segment.
         assert_eq!(idx.warm_up()?, 0);
         assert!(idx.vectors().segments.lock().map_err(|_| poisoned())?.is_empty());
-        // Matches that miss the cache together load each segment once.
-        std::thread::scope(|s| {
-            let loaders: Vec<_> = (0..4).map(|_| s.spawn(|| idx.vectors().load_all(&searcher))).collect();
-            for l in loaders {
-                assert_eq!(l.join().map_err(|_| poisoned())??, 300);
-            }
-            Ok::<_, Error>(())
+        // Matches that miss the cache together load each segment once: all get the same copy.
+        let segments = searcher.segment_readers().len() as u32;
+        let loaded: Vec<Vec<Arc<SegmentVectors>>> = std::thread::scope(|s| {
+            let loaders: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..segments).map(|o| idx.vectors().segment(&searcher, o)).collect::<Result<_>>()))
+                .collect();
+            loaders.into_iter().map(|l| l.join().map_err(|_| poisoned())?).collect::<Result<_>>()
         })?;
-        let segments = searcher.segment_readers().len();
-        assert_eq!(idx.vectors().segments.lock().map_err(|_| poisoned())?.len(), segments);
-        assert_eq!(idx.vectors().loads.load(std::sync::atomic::Ordering::Relaxed), segments);
+        for copies in &loaded {
+            assert!(copies.iter().zip(&loaded[0]).all(|(a, b)| Arc::ptr_eq(a, b)), "a segment was loaded twice");
+        }
+        assert_eq!(idx.vectors().load_all(&searcher)?, 300);
+        assert_eq!(idx.vectors().segments.lock().map_err(|_| poisoned())?.len(), segments as usize);
         for probe in [0u64, 123, 1299] {
             let query: Vec<f32> = unit(probe).iter().zip(unit(probe + 7)).map(|(a, b)| a + 0.2 * b).collect();
             let approx = idx.vectors().nearest(&searcher, &query, 10)?;
