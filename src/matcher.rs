@@ -407,6 +407,9 @@ fn idf(stats: &BodyStats, term: &Term, num_docs: f32) -> Result<f32> {
     Ok((1.0 + (num_docs - df + 0.5) / (df + 0.5)).ln())
 }
 
+/// Fewest statements per thread when [`ClaimIndex::match_batch`] splits a batch between the cores.
+pub const BATCH_CHUNK: usize = 32;
+
 impl ClaimIndex {
     /// The prior claims that a statement repeats, best first, with their evidence.
     pub fn match_claims(&self, req: &MatchRequest) -> Result<MatchResult> {
@@ -427,8 +430,8 @@ impl ClaimIndex {
         })
     }
 
-    /// Matches many statements on one searcher, embedding them in batches; one result per
-    /// statement, in order.
+    /// Matches many statements on one searcher, embedding them in batches, then matching them on
+    /// every core ([`BATCH_CHUNK`] statements or more per thread); one result per statement, in order.
     pub fn match_batch(&self, reqs: &[MatchRequest]) -> Vec<Result<MatchResult>> {
         let searcher = self.searcher();
         let config = self.match_config();
@@ -437,12 +440,17 @@ impl ClaimIndex {
             Ok(v) => v.into_iter(),
             Err(e) => return reqs.iter().map(|_| Err(Error::Model(e.to_string()))).collect(),
         };
-        reqs.iter()
-            .map(|r| {
-                let qvec = if check_text(&r.text, "statement").is_ok() { vectors.next().flatten() } else { None };
-                self.match_with(&searcher, r, &config, || Ok(qvec))
-            })
-            .collect()
+        let qvecs: Vec<Option<Vec<f32>>> = reqs
+            .iter()
+            .map(|r| if check_text(&r.text, "statement").is_ok() { vectors.next().flatten() } else { None })
+            .collect();
+        let threads = crate::vectors::cores().min(reqs.len() / BATCH_CHUNK).max(1);
+        crate::vectors::in_parts(reqs.len(), threads, |range| {
+            range.map(|i| self.match_with(&searcher, &reqs[i], &config, || Ok(qvecs[i].clone()))).collect::<Vec<_>>()
+        })
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// The query embeddings of statements (None for all when no model is loaded or the semantic weight is 0).
@@ -619,7 +627,9 @@ impl ClaimIndex {
         let tokens = analysis::tokens(&mut analyzer, &config.clean(&req.text));
         let terms: BTreeSet<String> = tokens.iter().cloned().collect();
         if terms.is_empty() {
-            return Ok((Vec::new(), tokens, analyzer, None));
+            // Nothing to search for, but an embedding error is still the caller's to see.
+            let qvec = qvec()?;
+            return Ok((Vec::new(), tokens, analyzer, qvec));
         }
         let stats = BodyStats::new(searcher, f);
         let num_docs = searcher.num_docs().max(1) as f32;

@@ -134,17 +134,22 @@ pub const PREFILTER_FACTOR: usize = 4;
 /// How many threads scan a segment of `claims` claims: one per core (at most 8) once the segment
 /// has its sign bits ([`PREFILTER_MIN`] claims or more), else one.
 fn parts(claims: usize) -> usize {
-    // Looked up once: on Linux `available_parallelism` reads the CPU affinity and cgroup files.
-    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     if claims < PREFILTER_MIN {
         return 1;
     }
+    cores()
+}
+
+/// The cores this process may use, at most 8. Looked up once: on Linux `available_parallelism`
+/// reads the CPU affinity and cgroup files.
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
 }
 
 /// `f` over `parts` consecutive ranges of `0..len`, each on a thread of its own (the last on this
 /// one), in order.
-fn in_parts<T: Send>(len: usize, parts: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
+pub(crate) fn in_parts<T: Send>(len: usize, parts: usize, f: impl Fn(std::ops::Range<usize>) -> T + Sync) -> Vec<T> {
     let parts = parts.clamp(1, len.max(1));
     let size = len.div_ceil(parts);
     let range = |p: usize| (p * size).min(len)..((p + 1) * size).min(len);

@@ -411,6 +411,46 @@ fn semantic_matching_finds_paraphrases_that_share_no_words() {
 }
 
 #[test]
+fn a_batch_split_between_threads_answers_in_order_as_one_statement_at_a_time_does() {
+    let idx = corpus_index();
+    let base = [
+        "fully committed to amnesty",
+        "That footage of soldiers being shot is a fabrication",
+        "the Taliban are hunting down former soldiers",
+        "the weather was nice on Tuesday",
+        "the the the",
+    ];
+    // Enough statements for every core to take a share, with refused ones among them.
+    let n = 4 * claimdex::matcher::BATCH_CHUNK + 7;
+    let reqs: Vec<MatchRequest> = (0..n)
+        .map(|i| match i % 31 {
+            30 => MatchRequest::new(" "),
+            _ => {
+                let mut r = MatchRequest::new(format!("{} {}", base[i % base.len()], ["", "now", "again"][i % 3]));
+                r.no_evidence = i % 2 == 0;
+                r.limit = Some(1 + i % 4);
+                r
+            }
+        })
+        .collect();
+    let batch = idx.match_batch(&reqs);
+    assert_eq!(batch.len(), n);
+    for (i, (req, b)) in reqs.iter().zip(batch).enumerate() {
+        let Ok(one) = idx.match_claims(req) else {
+            assert!(matches!(b, Err(Error::InvalidRequest(_))), "slot {i}");
+            continue;
+        };
+        let b = b.unwrap();
+        assert_eq!(b.text, req.text, "slot {i}");
+        let hits = |r: &claimdex::MatchResult| -> Vec<(String, f32, usize)> {
+            r.hits.iter().map(|h| (h.claim.id.clone(), h.score, h.evidence.len())).collect()
+        };
+        assert_eq!(hits(&one), hits(&b), "slot {i}: {}", req.text);
+        assert_eq!((one.score, one.flagged), (b.score, b.flagged), "slot {i}");
+    }
+}
+
+#[test]
 fn one_statement_at_a_time_matches_as_a_batch_does_with_the_model() {
     // `match_claims` embeds the statement while the lexical search runs; `match_batch` embeds
     // first. Both must rank and score alike.

@@ -209,7 +209,6 @@ async fn batch_screens_thousands_of_sentences() {
     let statements: Vec<Value> = (0..3000)
         .map(|i| json!({"text": format!("sentence {i}: the amnesty is fully enforced"), "no_evidence": true}))
         .collect();
-    let start = std::time::Instant::now();
     let a = post(&s, "/api/match/batch", json!({ "statements": statements })).await;
     assert_eq!(a.status, StatusCode::OK);
     let v = a.json();
@@ -220,7 +219,6 @@ async fn batch_screens_thousands_of_sentences() {
         assert!(r["text"].as_str().unwrap().starts_with(&format!("sentence {i}:")), "slot {i}: {r}");
         assert_eq!(r["hits"][0]["claim"]["id"], BALKI, "slot {i}");
     }
-    assert!(start.elapsed() < Duration::from_secs(30), "{:?}", start.elapsed());
 }
 
 #[tokio::test]

@@ -252,7 +252,7 @@ pub async fn match_batch(
         );
     }
     let valid: Vec<MatchRequest> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
-    let mut answers = blocking(&state, move |idx| Ok(match_batch_parallel(idx, &valid))).await?.into_iter();
+    let mut answers = blocking(&state, move |idx| Ok(idx.match_batch(&valid))).await?.into_iter();
     let mut results = Vec::with_capacity(parsed.len());
     for p in parsed {
         results.push(match p {
@@ -269,25 +269,6 @@ pub async fn match_batch(
         BatchSlot::Err { .. } => None,
     }));
     Ok(ApiJson(BatchResponse { results }))
-}
-
-/// Fewest statements per thread when a batch is split.
-const MIN_CHUNK: usize = 32;
-
-/// `match_batch` over chunks of the batch on scoped threads, one per core, results in order.
-/// (Each chunk takes its own searcher: a commit landing mid-batch may be seen by later chunks only.)
-fn match_batch_parallel(idx: &ClaimIndex, reqs: &[MatchRequest]) -> Vec<crate::Result<MatchResult>> {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let threads = cores.min(reqs.len() / MIN_CHUNK).max(1);
-    if threads == 1 {
-        return idx.match_batch(reqs);
-    }
-    let chunk = reqs.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = reqs.chunks(chunk).map(|c| s.spawn(move || idx.match_batch(c))).collect();
-        // A panic in a chunk is re-raised here, and `spawn_blocking` turns it into a 500.
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
-    })
 }
 
 /// The `format` parameter of record lookups.
