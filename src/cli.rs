@@ -137,6 +137,11 @@ pub struct FlagArgs {
     /// One JSON object per printed sentence.
     #[arg(long)]
     pub json: bool,
+    /// Claims-only screening: no evidence passages searched or scored, 5 of 20 candidates
+    /// re-ranked; about 4× faster, as good on claims without articles, worse where the article
+    /// text carries the match (`MatchConfig::screening`).
+    #[arg(long)]
+    pub screening: bool,
 }
 
 /// `claimdex eval`.
@@ -302,6 +307,11 @@ pub struct MatchArgs {
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
+    /// Claims-only screening: no evidence passages searched or scored, 5 of 20 candidates
+    /// re-ranked; about 4× faster, as good on claims without articles, worse where the article
+    /// text carries the match (`MatchConfig::screening`).
+    #[arg(long)]
+    pub screening: bool,
 }
 
 /// Runs the parsed command line.
@@ -316,6 +326,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::TrainAdapter(a) => run_train_adapter(a),
         Command::Flag(a) => run_flag(&cli, a),
         Command::Serve(a) => run_serve(&cli, a),
+    }
+}
+
+/// Switches an index to claims-only screening (`--screening`).
+fn use_screening(idx: &ClaimIndex, on: bool) {
+    if on {
+        idx.set_match_config(crate::MatchConfig::screening());
     }
 }
 
@@ -541,6 +558,7 @@ fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let idx = open_or_build(&cli.index, &cli.corpus, true)?;
+    use_screening(&idx, a.screening);
     let mut out = io::stdout().lock();
     if a.text == "-" {
         for (n, line) in io::stdin().lock().lines().enumerate() {
@@ -925,6 +943,7 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
         .collect();
     let transcript = crate::eval::Transcript { name, date, lines };
     let idx = open_or_build(&cli.index, &cli.corpus, true)?;
+    use_screening(&idx, a.screening);
     let mut reqs: Vec<MatchRequest> =
         (0..transcript.lines.len()).map(|i| crate::eval::request_for_line(&transcript, i, 3)).collect();
     for r in &mut reqs {
@@ -1059,6 +1078,11 @@ pub struct ServeArgs {
     /// the rest wait their turn in order of arrival.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent: Option<u16>,
+    /// Claims-only screening: no evidence passages searched or scored, 5 of 20 candidates
+    /// re-ranked; about 4× faster, as good on claims without articles, worse where the article
+    /// text carries the match (`MatchConfig::screening`).
+    #[arg(long)]
+    pub screening: bool,
 }
 
 fn run_serve(cli: &Cli, a: &ServeArgs) -> anyhow::Result<()> {
@@ -1071,6 +1095,7 @@ fn run_serve(cli: &Cli, a: &ServeArgs) -> anyhow::Result<()> {
         bail!("the write token is empty: set CLAIMDEX_TOKEN or --token-file to a non-empty secret, or unset it to disable writes");
     }
     let idx = open_or_build(&cli.index, &cli.corpus, true)?;
+    use_screening(&idx, a.screening);
     if token.is_some() {
         idx.lock_for_writing().with_context(|| format!("taking the writer lock of {}", cli.index.display()))?;
     }

@@ -19,6 +19,13 @@ fn match_builds_the_index_on_first_use_and_prints_json() {
     let text = stdout(&out);
     assert!(text.contains("MISLEADING") && text.contains("Abdul Qahar Balki") && text.contains("refutes"), "{text}");
     assert!(!stderr(&out).contains("building"));
+    // Claims-only screening finds the same claim, with its evidence.
+    let out =
+        claimdex(&[&args[..], &["match", "fully committed to amnesty", "--json", "--screening"]].concat(), dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).lines().next().unwrap()).unwrap();
+    assert_eq!(v["hits"][0]["claim"]["id"], "polygraph-balki-2021-12-05");
+    assert!(!v["hits"][0]["evidence"].as_array().unwrap().is_empty());
 }
 
 #[test]

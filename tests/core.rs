@@ -411,6 +411,30 @@ fn semantic_matching_finds_paraphrases_that_share_no_words() {
 }
 
 #[test]
+fn claims_only_screening_leaves_the_passages_out_and_keeps_the_best_claims() {
+    let idx = corpus_index();
+    let statements = [
+        "fully committed to amnesty",
+        "the Mojahedin are fully committed to enforcing the amnesty decree",
+        "the Taliban hold no grudges against anyone",
+        "the video of the Taliban executing Afghan commandos is fake",
+    ];
+    let top = |idx: &ClaimIndex, s: &str| idx.match_claims(&MatchRequest::new(s)).unwrap();
+    let before: Vec<_> = statements.iter().map(|s| top(&idx, s)).collect();
+    idx.set_match_config(claimdex::MatchConfig::screening());
+    let evidence = claimdex::flag::FEATURES.iter().position(|f| *f == "evidence").unwrap();
+    for (s, b) in statements.iter().zip(&before) {
+        let res = top(&idx, s);
+        assert_eq!(res.hits[0].claim.id, b.hits[0].claim.id, "{s}");
+        assert_eq!(res.hits.len(), b.hits.len(), "{s}");
+        // No passage is scored, but the hits still carry their evidence.
+        assert!(res.hits.iter().all(|h| h.features[evidence] == 0.0), "{s}");
+        assert!(b.hits.iter().any(|h| h.features[evidence] > 0.0), "{s}: the defaults score passages");
+        assert_eq!(res.hits[0].evidence.len(), b.hits[0].evidence.len(), "{s}");
+    }
+}
+
+#[test]
 fn a_batch_split_between_threads_answers_in_order_as_one_statement_at_a_time_does() {
     let idx = corpus_index();
     let base = [
