@@ -137,11 +137,9 @@ pub struct FlagArgs {
     /// One JSON object per printed sentence.
     #[arg(long)]
     pub json: bool,
-    /// Claims-only screening: no evidence passages searched or scored, 5 of 20 candidates
-    /// re-ranked; about 4× faster, as good on claims without articles, worse where the article
-    /// text carries the match (`MatchConfig::screening`).
-    #[arg(long)]
-    pub screening: bool,
+    /// See [`ScreeningArgs`].
+    #[command(flatten)]
+    pub screening: ScreeningArgs,
 }
 
 /// `claimdex eval`.
@@ -307,11 +305,9 @@ pub struct MatchArgs {
     /// One JSON object per line.
     #[arg(long)]
     pub json: bool,
-    /// Claims-only screening: no evidence passages searched or scored, 5 of 20 candidates
-    /// re-ranked; about 4× faster, as good on claims without articles, worse where the article
-    /// text carries the match (`MatchConfig::screening`).
-    #[arg(long)]
-    pub screening: bool,
+    /// See [`ScreeningArgs`].
+    #[command(flatten)]
+    pub screening: ScreeningArgs,
 }
 
 /// Runs the parsed command line.
@@ -329,10 +325,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Switches an index to claims-only screening (`--screening`).
-fn use_screening(idx: &ClaimIndex, on: bool) {
-    if on {
-        idx.set_match_config(crate::MatchConfig::screening());
+/// `--screening`, on the commands that match.
+#[derive(Debug, Args)]
+pub struct ScreeningArgs {
+    /// Claims-only screening: no evidence passages searched or scored, 5 of 20 candidates
+    /// re-ranked; 3–4.5× faster, as good on claims without articles, worse where the article
+    /// text carries the match (`MatchConfig::screening`).
+    #[arg(long)]
+    pub screening: bool,
+}
+
+impl ScreeningArgs {
+    /// Switches the index to claims-only screening when asked.
+    fn apply(&self, idx: &ClaimIndex) {
+        if self.screening {
+            idx.set_match_config(crate::MatchConfig::screening());
+        }
     }
 }
 
@@ -558,7 +566,7 @@ fn run_match(cli: &Cli, a: &MatchArgs) -> anyhow::Result<()> {
         ..Default::default()
     };
     let idx = open_or_build(&cli.index, &cli.corpus, true)?;
-    use_screening(&idx, a.screening);
+    a.screening.apply(&idx);
     let mut out = io::stdout().lock();
     if a.text == "-" {
         for (n, line) in io::stdin().lock().lines().enumerate() {
@@ -943,7 +951,7 @@ fn run_flag(cli: &Cli, a: &FlagArgs) -> anyhow::Result<()> {
         .collect();
     let transcript = crate::eval::Transcript { name, date, lines };
     let idx = open_or_build(&cli.index, &cli.corpus, true)?;
-    use_screening(&idx, a.screening);
+    a.screening.apply(&idx);
     let mut reqs: Vec<MatchRequest> =
         (0..transcript.lines.len()).map(|i| crate::eval::request_for_line(&transcript, i, 3)).collect();
     for r in &mut reqs {
@@ -1078,11 +1086,9 @@ pub struct ServeArgs {
     /// the rest wait their turn in order of arrival.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_concurrent: Option<u16>,
-    /// Claims-only screening: no evidence passages searched or scored, 5 of 20 candidates
-    /// re-ranked; about 4× faster, as good on claims without articles, worse where the article
-    /// text carries the match (`MatchConfig::screening`).
-    #[arg(long)]
-    pub screening: bool,
+    /// See [`ScreeningArgs`].
+    #[command(flatten)]
+    pub screening: ScreeningArgs,
 }
 
 fn run_serve(cli: &Cli, a: &ServeArgs) -> anyhow::Result<()> {
@@ -1095,7 +1101,7 @@ fn run_serve(cli: &Cli, a: &ServeArgs) -> anyhow::Result<()> {
         bail!("the write token is empty: set CLAIMDEX_TOKEN or --token-file to a non-empty secret, or unset it to disable writes");
     }
     let idx = open_or_build(&cli.index, &cli.corpus, true)?;
-    use_screening(&idx, a.screening);
+    a.screening.apply(&idx);
     if token.is_some() {
         idx.lock_for_writing().with_context(|| format!("taking the writer lock of {}", cli.index.display()))?;
     }
