@@ -656,7 +656,7 @@ impl ClaimIndex {
             let term = Term::from_field_text(field, t);
             idfs.push(idf(&stats, &term, num_docs)?);
             max_score += idfs[idfs.len() - 1] * (1.0 + BM25_K1);
-            searched.push((searcher.doc_freq(&term)?, should.len()));
+            searched.push((stats.own_doc_freq(&term)?, should.len()));
             should.push(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)));
             evidence_terms.push(Term::from_field_text(evidence_field, t));
         }

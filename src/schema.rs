@@ -1,5 +1,8 @@
 //! The tantivy schema: the one module that knows fields, and converts records to and from documents.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::{
     BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, SchemaBuilder, TextFieldIndexing, TextOptions,
@@ -275,23 +278,48 @@ impl ClaimFields {
 /// BM25 statistics that count each claim/evidence body pair of a language as one field, so that
 /// scores are what they would be with claims and evidence in one field: the document frequency
 /// of a term and the token count of a field add up the pair's.
+///
+/// Each lookup is kept for the life of the value: a match asks for a term's frequency several
+/// times (its idf, the candidate search's weight, the exact scores' weights), and each asking
+/// walks the term dictionary of every segment.
 pub struct BodyStats<'a> {
     searcher: &'a Searcher,
     fields: &'a ClaimFields,
+    doc_freqs: RefCell<HashMap<Term, u64>>,
+    num_tokens: RefCell<HashMap<Field, u64>>,
 }
 
 impl<'a> BodyStats<'a> {
     /// Statistics over the searcher's segments.
     pub fn new(searcher: &'a Searcher, fields: &'a ClaimFields) -> Self {
-        BodyStats { searcher, fields }
+        BodyStats { searcher, fields, doc_freqs: RefCell::default(), num_tokens: RefCell::default() }
+    }
+
+    /// The documents holding `term` in its own field (not counting the paired one).
+    pub fn own_doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        if let Some(&n) = self.doc_freqs.borrow().get(term) {
+            return Ok(n);
+        }
+        let n = self.searcher.doc_freq(term)?;
+        self.doc_freqs.borrow_mut().insert(term.clone(), n);
+        Ok(n)
+    }
+
+    fn own_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        if let Some(&n) = self.num_tokens.borrow().get(&field) {
+            return Ok(n);
+        }
+        let n = self.searcher.total_num_tokens(field)?;
+        self.num_tokens.borrow_mut().insert(field, n);
+        Ok(n)
     }
 }
 
 impl Bm25StatisticsProvider for BodyStats<'_> {
     fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
-        let own = self.searcher.total_num_tokens(field)?;
+        let own = self.own_num_tokens(field)?;
         match self.fields.paired_body(field) {
-            Some(pair) => Ok(own + self.searcher.total_num_tokens(pair)?),
+            Some(pair) => Ok(own + self.own_num_tokens(pair)?),
             None => Ok(own),
         }
     }
@@ -301,9 +329,9 @@ impl Bm25StatisticsProvider for BodyStats<'_> {
     }
 
     fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        let own = self.searcher.doc_freq(term)?;
+        let own = self.own_doc_freq(term)?;
         match (self.fields.paired_body(term.field()), term.value().as_str()) {
-            (Some(pair), Some(text)) => Ok(own + self.searcher.doc_freq(&Term::from_field_text(pair, text))?),
+            (Some(pair), Some(text)) => Ok(own + self.own_doc_freq(&Term::from_field_text(pair, text))?),
             _ => Ok(own),
         }
     }
