@@ -193,8 +193,8 @@ impl Default for MatchConfig {
 impl MatchConfig {
     /// Claims-only screening: 20 lexical candidates, the evidence passages neither searched nor
     /// scored, the best 5 re-ranked by the match model. 3–4.5× faster than the defaults on
-    /// claims with article passages (0.34 against 1.55 ms at 10k generated claims, 4.4 against 13.8 at 1M), as good where
-    /// claims have no passages (CheckThat! 2020 MAP@5 0.839 train / 0.799 dev, the defaults 0.841
+    /// claims with article passages (0.34 against 1.55 ms at 10k generated claims, 4.4 against
+    /// 13.8 at 1M), as good where claims have no passages (CheckThat! 2020 MAP@5 0.839 train / 0.799 dev, the defaults 0.841
     /// / 0.794), worse where the articles carry the match (2021-2B dev 0.542 against 0.589 with
     /// the model, 0.507 against 0.538 without; see BENCHMARKS.md).
     pub fn screening() -> Self {
