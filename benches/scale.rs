@@ -11,9 +11,10 @@
 //! cargo bench --bench scale -- --only 1000000 --no-peers --lent --merge   # measured on one segment
 //! ```
 //!
-//! Each lexical row is also timed under claims-only screening settings (`MatchConfig::screening`: the
-//! passages left out, 5 of 20 candidates re-ranked, no evidence in the result), the like-for-like
-//! comparison with the peers, which index the claims alone; its MAP@5 is printed beside theirs.
+//! Every row is also timed under claims-only screening settings (`MatchConfig::screening`: the
+//! passages left out, 5 of 20 candidates re-ranked, no evidence in the result; hybrid rows keep
+//! the semantic search). For the lexical rows that is the like-for-like comparison with the
+//! peers, which index the claims alone; its MAP@5 on 2020 dev is printed beside theirs.
 //!
 //! Each measurement runs in a child process (the same binary with `--child`), so that the peak
 //! RSS it reports (VmHWM) is that run's alone. Hybrid (MiniLM) matching is measured at 10k,
