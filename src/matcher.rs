@@ -194,9 +194,9 @@ impl MatchConfig {
     /// Claims-only screening: 20 lexical candidates, the evidence passages neither searched nor
     /// scored, the best 5 re-ranked by the match model. 3–4.5× faster than the defaults on
     /// claims with article passages (0.34 against 1.55 ms at 10k generated claims, 4.4 against
-    /// 13.8 at 1M), as good where claims have no passages (CheckThat! 2020 MAP@5 0.839 train / 0.799 dev, the defaults 0.841
-    /// / 0.794), worse where the articles carry the match (2021-2B dev 0.542 against 0.589 with
-    /// the model, 0.507 against 0.538 without; see BENCHMARKS.md).
+    /// 13.8 at 1M), as good where claims have no passages (CheckThat! 2020 MAP@5 0.839 train /
+    /// 0.799 dev, the defaults 0.841 / 0.794), worse where the articles carry the match (2021-2B
+    /// dev 0.542 against 0.589 with the model, 0.507 against 0.538 without; see BENCHMARKS.md).
     pub fn screening() -> Self {
         MatchConfig { candidates: 20, evidence_candidates: 0, evidence_weight: 0.0, rerank_depth: 5, ..Self::default() }
     }
@@ -445,15 +445,15 @@ impl ClaimIndex {
     pub fn match_batch(&self, reqs: &[MatchRequest]) -> Vec<Result<MatchResult>> {
         let searcher = self.searcher();
         let config = self.match_config();
-        let valid: Vec<&MatchRequest> = reqs.iter().filter(|r| check_text(&r.text, "statement").is_ok()).collect();
+        // Refused statements are not embedded (`match_with` refuses them again, with the reason).
+        let ok: Vec<bool> = reqs.iter().map(|r| check_text(&r.text, "statement").is_ok()).collect();
+        let valid: Vec<&MatchRequest> = reqs.iter().zip(&ok).filter(|(_, &ok)| ok).map(|(r, _)| r).collect();
         let mut vectors = match self.embed_statements(&valid, &config) {
             Ok(v) => v.into_iter(),
             Err(e) => return reqs.iter().map(|_| Err(Error::Model(e.to_string()))).collect(),
         };
-        let qvecs: Vec<Option<Vec<f32>>> = reqs
-            .iter()
-            .map(|r| if check_text(&r.text, "statement").is_ok() { vectors.next().flatten() } else { None })
-            .collect();
+        let qvecs: Vec<Option<Vec<f32>>> =
+            ok.iter().map(|&ok| if ok { vectors.next().flatten() } else { None }).collect();
         let threads = crate::vectors::cores().min(reqs.len() / BATCH_CHUNK).max(1);
         crate::vectors::in_parts(reqs.len(), threads, |range| {
             range.map(|i| self.match_with(&searcher, &reqs[i], &config, || Ok(qvecs[i].clone()))).collect::<Vec<_>>()
