@@ -24,6 +24,10 @@ use claimdex::vectors::{
 };
 use claimdex::Embedder;
 
+// mimalloc, as the claimdex binary uses.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() {

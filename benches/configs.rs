@@ -20,6 +20,10 @@ use std::time::Instant;
 
 use claimdex::{ClaimIndex, MatchRequest};
 
+// mimalloc, as the claimdex binary uses.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     claimdex::embed::configure_threads(); // as the claimdex binary does
     if let Err(e) = run() {

@@ -45,6 +45,10 @@ use claimdex::{ClaimIndex, Embedder, IngestOptions, MatchConfig, MatchRequest, R
 use gen::{GenQuery, Generator, Pools};
 use serde_json::{json, Value};
 
+// mimalloc, as the claimdex binary uses.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Seed of every generated corpus and query set.
 const SEED: u64 = 20_240_601;
 /// Paraphrases and unrelated statements per scale (each), lexical and peers.

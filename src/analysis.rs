@@ -1,7 +1,7 @@
 //! Text analysis: the supported languages and their tantivy analyzers (lowercasing, stopwords, rust-stemmers).
 
-use std::borrow::Cow;
-use std::mem;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use rust_stemmers::Algorithm;
 use tantivy::tokenizer::{
@@ -133,8 +133,8 @@ impl<T: Tokenizer> Tokenizer for StemTokenizer<T> {
     fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
         StemStream {
             tail: self.inner.token_stream(text),
+            algorithm: self.algorithm,
             stemmer: rust_stemmers::Stemmer::create(self.algorithm),
-            buffer: String::new(),
         }
     }
 }
@@ -142,8 +142,18 @@ impl<T: Tokenizer> Tokenizer for StemTokenizer<T> {
 /// The token stream of a [`StemTokenizer`].
 pub struct StemStream<S> {
     tail: S,
+    algorithm: Algorithm,
     stemmer: rust_stemmers::Stemmer,
-    buffer: String,
+}
+
+/// Most words a thread keeps the stems of, per language; the cache starts over when it is full.
+const STEM_CACHE_WORDS: usize = 1 << 16;
+
+thread_local! {
+    /// Stems already computed on this thread, per algorithm (by its discriminant). Snowball
+    /// stemming was the largest part of analysing a statement and re-analysing its best claims,
+    /// and the words of a corpus repeat; a lookup costs a hash of the word.
+    static STEMS: RefCell<Vec<HashMap<String, String>>> = const { RefCell::new(Vec::new()) };
 }
 
 impl<S: TokenStream> TokenStream for StemStream<S> {
@@ -152,14 +162,23 @@ impl<S: TokenStream> TokenStream for StemStream<S> {
             return false;
         }
         let token = self.tail.token_mut();
-        match self.stemmer.stem(&token.text) {
-            Cow::Owned(s) => token.text = s,
-            Cow::Borrowed(s) => {
-                self.buffer.clear();
-                self.buffer.push_str(s);
-                mem::swap(&mut token.text, &mut self.buffer);
+        let slot = self.algorithm as usize;
+        STEMS.with_borrow_mut(|maps| {
+            if maps.len() <= slot {
+                maps.resize_with(slot + 1, HashMap::new);
             }
-        }
+            let map = &mut maps[slot];
+            if let Some(stem) = map.get(token.text.as_str()) {
+                token.text.clear();
+                token.text.push_str(stem);
+                return;
+            }
+            let stem = self.stemmer.stem(&token.text).into_owned();
+            if map.len() >= STEM_CACHE_WORDS {
+                map.clear();
+            }
+            map.insert(std::mem::replace(&mut token.text, stem.clone()), stem);
+        });
         true
     }
     fn token(&self) -> &Token {
@@ -181,6 +200,33 @@ mod tests {
             tokens(&mut a, "The Mojahedin are Fully COMMITTED to the amnesty"),
             ["mojahedin", "fulli", "commit", "amnesti"]
         );
+    }
+
+    #[test]
+    fn cached_stems_are_the_stemmers_own_before_and_after_the_cache_starts_over() {
+        let stemmer = rust_stemmers::Stemmer::create(Algorithm::English);
+        let mut a = Lang::default_lang().analyzer();
+        let words = "committed generously running amnesties amnesty decree decrees ponies";
+        let expected: Vec<String> = words.split(' ').map(|w| stemmer.stem(w).into_owned()).collect();
+        // Once to fill the cache, once from it.
+        assert_eq!(tokens(&mut a, words), expected);
+        assert_eq!(tokens(&mut a, words), expected);
+        // More distinct words than the cache holds: it starts over and still stems right.
+        let many: Vec<String> = (0..STEM_CACHE_WORDS + 10).map(|i| format!("x{i}ing")).collect();
+        let got = tokens(&mut a, &many.join(" "));
+        assert_eq!(got.len(), many.len());
+        assert!(got.iter().zip(&many).all(|(g, w)| *g == stemmer.stem(w)));
+        assert_eq!(tokens(&mut a, words), expected);
+        // Another language's stems are kept apart from English ones.
+        let mut fr = Lang::of_tag("fr").expect("french is supported").analyzer();
+        let (en_stem, fr_stem) = (
+            stemmer.stem("presidentielles"),
+            rust_stemmers::Stemmer::create(Algorithm::French).stem("presidentielles"),
+        );
+        assert_ne!(en_stem, fr_stem);
+        assert_eq!(tokens(&mut a, "presidentielles"), [en_stem.as_ref()]);
+        assert_eq!(tokens(&mut fr, "présidentielles"), [fr_stem.as_ref()]);
+        assert_eq!(tokens(&mut a, "presidentielles"), [en_stem.as_ref()]);
     }
 
     #[test]
