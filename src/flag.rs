@@ -94,64 +94,66 @@ fn bigrams(tokens: &[String]) -> BTreeSet<(&str, &str)> {
     tokens.windows(2).map(|w| (w[0].as_str(), w[1].as_str())).collect()
 }
 
-/// The features of hit `i` among `hits` (distinct claims, best first).
-pub fn features(stmt: &Statement, hits: &[HitSignals], i: usize) -> Vec<f32> {
-    let h = &hits[i];
-    let other_best = hits.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, o)| o.fused).fold(0.0f32, f32::max);
-    let fifth = hits.get(4).map(|o| o.fused).unwrap_or(0.0);
-    let common = stmt.terms.intersection(h.terms).count() as f32;
+/// The features of each of `hits` (distinct claims, best first), in order.
+pub fn features(stmt: &Statement, hits: &[HitSignals]) -> Vec<Vec<f32>> {
+    // What depends on the statement alone is worked out once, not once per hit.
     let nq = stmt.terms.len() as f32;
-    let nc = h.terms.len().max(1) as f32;
     let stmt_numbers = numbers(stmt.text);
-    let claim_numbers = numbers(&h.claim.text);
     let lower = stmt.text.to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric() && c != '\'').collect();
-    let first_person = words
-        .iter()
-        .any(|w| matches!(*w, "i" | "i'm" | "i've" | "we" | "we're" | "we've" | "my" | "our" | "me" | "us"));
-    let speaker_match = match (stmt.speaker, h.claim.speaker.as_deref()) {
-        (Some(s), Some(c)) => {
-            let last = |n: &str| n.split_whitespace().last().unwrap_or("").to_lowercase();
-            let (s, c) = (last(s), c.to_lowercase());
-            !s.is_empty() && c.split_whitespace().any(|w| w == s)
-        }
-        _ => false,
-    };
-    vec![
-        h.fused,
-        h.lexical,
-        h.evidence,
-        h.semantic.unwrap_or(0.0),
-        h.fused - other_best,
-        h.fused - fifth,
-        common / nq.max(1.0),
-        common / nc,
-        (1.0 + nq).ln(),
-        if nq < 5.0 { 1.0 } else { 0.0 },
-        if stmt_numbers.is_empty() { 0.0 } else { 1.0 },
-        if stmt_numbers.intersection(&claim_numbers).next().is_some() { 1.0 } else { 0.0 },
-        if speaker_match { 1.0 } else { 0.0 },
-        if first_person { 1.0 } else { 0.0 },
-        if stmt.text.trim_end().ends_with('?') { 1.0 } else { 0.0 },
-        h.semantic_parts.map_or(0.0, |p| p.0),
-        h.semantic_parts.map_or(0.0, |p| p.1),
-        1.0 / (1.0 + h.lexical_rank as f32),
-        h.semantic_rank.map_or(0.0, |r| 1.0 / (1.0 + r as f32)),
-        {
-            let sb = bigrams(stmt.tokens);
-            if sb.is_empty() {
+    let first_person = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .any(|w| matches!(w, "i" | "i'm" | "i've" | "we" | "we're" | "we've" | "my" | "our" | "me" | "us"));
+    let question = stmt.text.trim_end().ends_with('?');
+    let speaker_last = stmt.speaker.map(|s| s.split_whitespace().last().unwrap_or("").to_lowercase());
+    let stmt_bigrams = bigrams(stmt.tokens);
+    let fifth = hits.get(4).map(|o| o.fused).unwrap_or(0.0);
+    hits.iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let other_best =
+                hits.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, o)| o.fused).fold(0.0f32, f32::max);
+            let common = stmt.terms.intersection(h.terms).count() as f32;
+            let nc = h.terms.len().max(1) as f32;
+            let number_match = !stmt_numbers.is_empty() && !stmt_numbers.is_disjoint(&numbers(&h.claim.text));
+            let speaker_match = match (&speaker_last, h.claim.speaker.as_deref()) {
+                (Some(s), Some(c)) => !s.is_empty() && c.to_lowercase().split_whitespace().any(|w| w == s),
+                _ => false,
+            };
+            let bigram_overlap = if stmt_bigrams.is_empty() {
                 0.0
             } else {
-                sb.intersection(&bigrams(h.tokens)).count() as f32 / sb.len() as f32
-            }
-        },
-        match (stmt.date, h.claim.date) {
-            (Some(s), Some(c)) => ((s.first_day() - c.last_day()) as f32 / 365.25).clamp(0.0, 30.0),
-            _ => 0.0,
-        },
-        0.0,
-        0.0,
-    ]
+                stmt_bigrams.intersection(&bigrams(h.tokens)).count() as f32 / stmt_bigrams.len() as f32
+            };
+            vec![
+                h.fused,
+                h.lexical,
+                h.evidence,
+                h.semantic.unwrap_or(0.0),
+                h.fused - other_best,
+                h.fused - fifth,
+                common / nq.max(1.0),
+                common / nc,
+                (1.0 + nq).ln(),
+                if nq < 5.0 { 1.0 } else { 0.0 },
+                if stmt_numbers.is_empty() { 0.0 } else { 1.0 },
+                if number_match { 1.0 } else { 0.0 },
+                if speaker_match { 1.0 } else { 0.0 },
+                if first_person { 1.0 } else { 0.0 },
+                if question { 1.0 } else { 0.0 },
+                h.semantic_parts.map_or(0.0, |p| p.0),
+                h.semantic_parts.map_or(0.0, |p| p.1),
+                1.0 / (1.0 + h.lexical_rank as f32),
+                h.semantic_rank.map_or(0.0, |r| 1.0 / (1.0 + r as f32)),
+                bigram_overlap,
+                match (stmt.date, h.claim.date) {
+                    (Some(s), Some(c)) => ((s.first_day() - c.last_day()) as f32 / 365.25).clamp(0.0, 30.0),
+                    _ => 0.0,
+                },
+                0.0,
+                0.0,
+            ]
+        })
+        .collect()
 }
 
 /// One feature's contribution to a decision.

@@ -571,7 +571,7 @@ impl ClaimIndex {
             speaker: req.speaker.as_deref(),
             date: req.date,
         };
-        let feats: Vec<Vec<f32>> = (0..signals.len()).map(|i| flag::features(&stmt, &signals, i)).collect();
+        let feats = flag::features(&stmt, &signals);
         drop(signals);
         let match_model = self.match_model(req.is_transcript());
         let mut ranked: Vec<(MatchHit, Vec<f32>)> = hits.into_iter().zip(feats).collect();
