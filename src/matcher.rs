@@ -7,13 +7,14 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::{Column, StrColumn};
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{
-    Bm25StatisticsProvider, BooleanQuery, BoostQuery, EnableScoring, Occur, Query, RangeQuery, Scorer, TermQuery,
-    Weight,
+    Bm25StatisticsProvider, Bm25Weight, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, Searcher, Term};
+use tantivy::{DocAddress, DocSet, Searcher, Term};
 
 use crate::analysis::{self, Lang};
 use crate::flag::{self, HitSignals, Reason, Statement};
@@ -309,37 +310,85 @@ impl<'a> FastU64<'a> {
     }
 }
 
-/// The score of each document under `parts`, added in order to `base` (or to 0), each part
-/// scored on its own. The pruned top-k search finds the right documents, but tantivy's unions
-/// add the terms of a document in an order that depends on the traversal (block-max WAND sorts
-/// its scorers, the buffered union swaps out exhausted ones), so two documents with the same
-/// terms could differ in the last bit and a tie be broken by segment layout. Summing every
-/// clause here in query order makes equal documents score equal, and ties go to the id order.
+/// One term of a lexical query, with its boost (`None`: a plain term query) and whether its
+/// postings carry frequencies.
+struct Clause {
+    term: Term,
+    boost: Option<f32>,
+    option: IndexRecordOption,
+}
+
+impl Clause {
+    fn new(term: Term, boost: Option<f32>, option: IndexRecordOption) -> Self {
+        Clause { term, boost, option }
+    }
+
+    /// The clause as a tantivy query.
+    fn query(&self) -> Box<dyn Query> {
+        let q = TermQuery::new(self.term.clone(), self.option);
+        match self.boost {
+            Some(b) => Box::new(BoostQuery::new(Box::new(q), b)),
+            None => Box::new(q),
+        }
+    }
+}
+
+/// The score of each document under `clauses`, each scored on its own and added in order. The
+/// pruned top-k search finds the right documents, but tantivy's unions add the terms of a
+/// document in an order that depends on the traversal (block-max WAND sorts its scorers, the
+/// buffered union swaps out exhausted ones), so two documents with the same terms could differ
+/// in the last bit and a tie be broken by segment layout. Summing every clause here in query
+/// order makes equal documents score equal, and ties go to the id order.
+///
+/// Each clause is scored as tantivy's `TermQuery` (inside a `BoostQuery` when boosted) scores
+/// it, with the same arithmetic, but from the dictionary entries that `stats` looked up for the
+/// term's frequency, and without building a weight and a boxed scorer per clause and segment.
 fn exact_scores(
     searcher: &Searcher,
     stats: &BodyStats,
-    parts: &[Box<dyn Query>],
+    clauses: &[Clause],
     top: Vec<(f32, DocAddress)>,
-    keep_base: bool,
 ) -> Result<Vec<(f32, DocAddress)>> {
-    let enable = EnableScoring::enabled_from_statistics_provider(stats, searcher);
-    let weights: Vec<Box<dyn Weight>> = parts.iter().map(|q| q.weight(enable)).collect::<tantivy::Result<_>>()?;
+    let num_docs = Bm25StatisticsProvider::total_num_docs(stats)?;
+    let mut weights: Vec<Bm25Weight> = Vec::with_capacity(clauses.len());
+    for c in clauses {
+        let average_fieldnorm = stats.total_num_tokens(c.term.field())? as f32 / num_docs as f32;
+        let w = Bm25Weight::for_one_term_without_explain(stats.doc_freq(&c.term)?, num_docs, average_fieldnorm);
+        weights.push(w.boost_by(c.boost.unwrap_or(1.0)));
+    }
     let mut order: Vec<usize> = (0..top.len()).collect();
     order.sort_by_key(|&i| top[i].1);
-    let mut out: Vec<(f32, DocAddress)> = top.iter().map(|(s, a)| (if keep_base { *s } else { 0.0 }, *a)).collect();
+    let mut out: Vec<(f32, DocAddress)> = top.iter().map(|(_, a)| (0.0, *a)).collect();
     let mut segment = u32::MAX;
-    let mut scorers: Vec<Box<dyn Scorer>> = Vec::new();
+    let mut postings: Vec<Option<(SegmentPostings, FieldNormReader)>> = Vec::new();
     for i in order {
         let addr = top[i].1;
         if addr.segment_ord != segment {
             let reader = searcher.segment_reader(addr.segment_ord);
-            scorers = weights.iter().map(|w| w.scorer(reader, 1.0)).collect::<tantivy::Result<_>>()?;
+            postings.clear();
+            for c in clauses {
+                let Some(info) = stats.term_info(&c.term, addr.segment_ord)? else {
+                    postings.push(None);
+                    continue;
+                };
+                let field = c.term.field();
+                let p = reader
+                    .inverted_index(field)?
+                    .read_postings_from_terminfo(&info, c.option)
+                    .map_err(tantivy::TantivyError::from)?;
+                let norms = reader
+                    .fieldnorms_readers()
+                    .get_field(field)?
+                    .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
+                postings.push(Some((p, norms)));
+            }
             segment = addr.segment_ord;
         }
-        for s in &mut scorers {
-            let doc = if s.doc() >= addr.doc_id { s.doc() } else { s.seek(addr.doc_id) };
+        for (slot, w) in postings.iter_mut().zip(&weights) {
+            let Some((p, norms)) = slot else { continue };
+            let doc = if p.doc() >= addr.doc_id { p.doc() } else { p.seek(addr.doc_id) };
             if doc == addr.doc_id {
-                out[i].0 += s.score();
+                out[i].0 += w.score(norms.fieldnorm_id(doc), p.term_freq());
             }
         }
     }
@@ -644,7 +693,7 @@ impl ClaimIndex {
         let stats = BodyStats::new(searcher, f);
         let num_docs = searcher.num_docs().max(1) as f32;
         let mut max_score = 0.0f32;
-        let mut should: Vec<Box<dyn Query>> = Vec::new();
+        let mut should: Vec<Clause> = Vec::new();
         let mut evidence_terms: Vec<Term> = Vec::new();
         // Terms common among claims are left out of the candidate search (see `candidate_df`).
         let num_claims = searcher.doc_freq(&f.kind_term(Kind::Claim))?.max(1) as f32;
@@ -657,7 +706,7 @@ impl ClaimIndex {
             idfs.push(idf(&stats, &term, num_docs)?);
             max_score += idfs[idfs.len() - 1] * (1.0 + BM25_K1);
             searched.push((stats.own_doc_freq(&term)?, should.len()));
-            should.push(Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)));
+            should.push(Clause::new(term, None, IndexRecordOption::WithFreqs));
             evidence_terms.push(Term::from_field_text(evidence_field, t));
         }
         if config.candidate_df > 0.0 {
@@ -670,8 +719,8 @@ impl ClaimIndex {
             if let Some(ctx) = req.context.as_deref() {
                 let ctx = config.clean(ctx);
                 for t in terms_of(&mut analyzer, &ctx).difference(&terms) {
-                    let q = TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqs);
-                    should.push(Box::new(BoostQuery::new(Box::new(q), config.context_weight)));
+                    let term = Term::from_field_text(field, t);
+                    should.push(Clause::new(term, Some(config.context_weight), IndexRecordOption::WithFreqs));
                 }
             }
         }
@@ -679,8 +728,8 @@ impl ClaimIndex {
             if let Some(sp) = req.speaker.as_deref() {
                 let mut plain = self.analyzer(None);
                 for t in terms_of(&mut plain, sp) {
-                    let q = TermQuery::new(Term::from_field_text(f.speaker, &t), IndexRecordOption::WithFreqs);
-                    should.push(Box::new(BoostQuery::new(Box::new(q), config.speaker_weight)));
+                    let term = Term::from_field_text(f.speaker, &t);
+                    should.push(Clause::new(term, Some(config.speaker_weight), IndexRecordOption::WithFreqs));
                 }
             }
         }
@@ -693,11 +742,11 @@ impl ClaimIndex {
         // Claim text has its own fields, so with no restrictions the query is a pure OR of terms,
         // which tantivy answers with block-max WAND. Scores keep the `kind` term that the query
         // used to intersect with (a constant per kind), so that they are what they were.
-        let kind_q = |k: Kind| -> Box<dyn Query> { Box::new(TermQuery::new(f.kind_term(k), IndexRecordOption::Basic)) };
+        let kind_clause = |k: Kind| Clause::new(f.kind_term(k), None, IndexRecordOption::Basic);
         // The search runs on the statement terms kept above and the context and speaker terms;
         // exact_scores then scores every candidate on all of them.
         let searched = searched.iter().map(|&(_, i)| i).chain(terms.len()..should.len());
-        let any_term = BooleanQuery::new(searched.map(|i| (Occur::Should, should[i].box_clone())).collect());
+        let any_term = BooleanQuery::new(searched.map(|i| (Occur::Should, should[i].query())).collect());
         let limit = TopDocs::with_limit(config.candidates.max(1));
         let top = if restrict.is_empty() {
             searcher.search_with_statistics_provider(&any_term, &limit, &stats)?
@@ -706,8 +755,8 @@ impl ClaimIndex {
             clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
             searcher.search_with_statistics_provider(&BooleanQuery::new(clauses), &limit, &stats)?
         };
-        should.push(kind_q(Kind::Claim));
-        let top = exact_scores(searcher, &stats, &should, top, false)?;
+        should.push(kind_clause(Kind::Claim));
+        let top = exact_scores(searcher, &stats, &should, top)?;
 
         let mut keys = FastU64::new(searcher, crate::schema::FIELD_ID_KEY);
         let mut dups = FastU64::new(searcher, crate::schema::FIELD_DUP_KEY);
@@ -727,10 +776,10 @@ impl ClaimIndex {
             by_key.insert(key, c);
         }
 
-        let evidence_parts: Vec<Box<dyn Query>> = evidence_terms
-            .iter()
-            .map(|t| Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)) as Box<dyn Query>)
-            .chain([kind_q(Kind::Evidence)])
+        let evidence_parts: Vec<Clause> = evidence_terms
+            .into_iter()
+            .map(|t| Clause::new(t, None, IndexRecordOption::WithFreqs))
+            .chain([kind_clause(Kind::Evidence)])
             .collect();
         let mut refs = FastU64::new(searcher, crate::schema::FIELD_CLAIM_KEY);
         if config.evidence_weight > 0.0 && config.evidence_candidates > 0 {
@@ -740,7 +789,7 @@ impl ClaimIndex {
             rare.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             rare.truncate(if config.evidence_terms == 0 { rare.len() } else { config.evidence_terms });
             let any_term =
-                BooleanQuery::new(rare.iter().map(|&(_, i)| (Occur::Should, evidence_parts[i].box_clone())).collect());
+                BooleanQuery::new(rare.iter().map(|&(_, i)| (Occur::Should, evidence_parts[i].query())).collect());
             let limit = TopDocs::with_limit(config.evidence_candidates);
             let top = searcher.search_with_statistics_provider(&any_term, &limit, &stats)?;
             for (_, addr) in top {
@@ -773,7 +822,7 @@ impl ClaimIndex {
         if config.evidence_weight > 0.0 && !by_key.is_empty() {
             // Every candidate's evidence score is its best passage, each of its passages scored exactly.
             let passages = self.passages_of(searcher, by_key.keys().copied())?;
-            let scored = exact_scores(searcher, &stats, &evidence_parts, passages, false)?;
+            let scored = exact_scores(searcher, &stats, &evidence_parts, passages)?;
             for (score, addr) in scored {
                 let s = (score / max_score).clamp(0.0, 1.0);
                 for key in refs.all(addr)? {
@@ -955,6 +1004,62 @@ mod tests {
         // Not tags: an e-mail address, a lone sign, a number sign before a space.
         assert_eq!(split_tags("mail a@b.org # 1 @ home"), "mail a@b.org # 1 @ home");
         assert_eq!(split_tags("#émigrésRentrent"), "émigrés Rentrent");
+    }
+
+    fn record(v: serde_json::Value) -> Record {
+        serde_json::from_value(v).expect("a valid record")
+    }
+
+    #[test]
+    fn exact_scores_are_tantivys_term_query_scores() -> Result<()> {
+        let idx = ClaimIndex::create_in_ram()?;
+        // Two commits, so several segments; "decree" is in the first commit only.
+        idx.upsert(&[
+            record(serde_json::json!({"kind": "claim", "id": "c1", "text": "The amnesty decree is enforced, the amnesty holds.", "speaker": "Zabihullah Mujahid"})),
+            record(serde_json::json!({"kind": "claim", "id": "c2", "text": "A decree on schools."})),
+        ])?;
+        idx.upsert(&[
+            record(serde_json::json!({"kind": "claim", "id": "c3", "text": "No amnesty for former soldiers, says the report on the amnesty and its many broken promises."})),
+            record(serde_json::json!({"kind": "evidence", "id": "e1", "text": "Reports of killings contradict the amnesty.", "claims": [{"claim_id": "c3", "stance": "refutes"}]})),
+        ])?;
+        let searcher = idx.searcher();
+        assert!(searcher.segment_readers().len() >= 2);
+        let f = idx.fields();
+        let stats = BodyStats::new(&searcher, f);
+        let body = f.body(Some(Lang::default_lang()));
+        let clauses = [
+            Clause::new(Term::from_field_text(body, "amnesti"), None, IndexRecordOption::WithFreqs),
+            Clause::new(Term::from_field_text(body, "decre"), Some(0.4), IndexRecordOption::WithFreqs),
+            Clause::new(Term::from_field_text(f.speaker, "mujahid"), Some(0.2), IndexRecordOption::WithFreqs),
+            Clause::new(f.kind_term(Kind::Claim), None, IndexRecordOption::Basic),
+        ];
+        let limit = TopDocs::with_limit(10);
+        // Each clause alone scores every document to the bit as its tantivy query does.
+        for c in &clauses {
+            let top = searcher.search_with_statistics_provider(&*c.query(), &limit, &stats)?;
+            assert!(!top.is_empty());
+            let exact = exact_scores(&searcher, &stats, std::slice::from_ref(c), top.clone())?;
+            for ((want, a), (got, b)) in top.iter().zip(&exact) {
+                assert_eq!(a, b);
+                assert_eq!(want.to_bits(), got.to_bits(), "{:?} in {a:?}", c.term);
+            }
+        }
+        // Together: the sum of the clauses, in their order, for every document the union finds.
+        let any = BooleanQuery::new(clauses.iter().map(|c| (Occur::Should, c.query())).collect());
+        let top = searcher.search_with_statistics_provider(&any, &limit, &stats)?;
+        assert_eq!(top.len(), 3);
+        let exact = exact_scores(&searcher, &stats, &clauses, top.clone())?;
+        for ((want, a), (got, b)) in top.iter().zip(&exact) {
+            assert_eq!(a, b);
+            let mut sum = 0.0f32;
+            for c in &clauses {
+                let alone = searcher.search_with_statistics_provider(&*c.query(), &limit, &stats)?;
+                sum += alone.iter().find(|(_, d)| d == a).map_or(0.0, |(s, _)| *s);
+            }
+            assert_eq!(sum.to_bits(), got.to_bits());
+            assert!((want - got).abs() < 1e-5, "{want} {got}");
+        }
+        Ok(())
     }
 
     #[test]

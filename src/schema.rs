@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use tantivy::postings::TermInfo;
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::schema::{
     BytesOptions, Field, IndexRecordOption, NumericOptions, Schema, SchemaBuilder, TextFieldIndexing, TextOptions,
@@ -285,7 +286,8 @@ impl ClaimFields {
 pub struct BodyStats<'a> {
     searcher: &'a Searcher,
     fields: &'a ClaimFields,
-    doc_freqs: RefCell<HashMap<Term, u64>>,
+    /// Per term: its document frequency and its entry in each segment's dictionary.
+    doc_freqs: RefCell<HashMap<Term, (u64, Vec<Option<TermInfo>>)>>,
     num_tokens: RefCell<HashMap<Field, u64>>,
 }
 
@@ -297,12 +299,28 @@ impl<'a> BodyStats<'a> {
 
     /// The documents holding `term` in its own field (not counting the paired one).
     pub fn own_doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
-        if let Some(&n) = self.doc_freqs.borrow().get(term) {
-            return Ok(n);
+        self.look_up(term)?;
+        Ok(self.doc_freqs.borrow()[term].0)
+    }
+
+    /// The term's entry in the dictionary of segment `segment_ord` (None if it has no postings there).
+    pub fn term_info(&self, term: &Term, segment_ord: u32) -> tantivy::Result<Option<TermInfo>> {
+        self.look_up(term)?;
+        Ok(self.doc_freqs.borrow()[term].1.get(segment_ord as usize).cloned().flatten())
+    }
+
+    /// Looks the term up in every segment's dictionary, once.
+    fn look_up(&self, term: &Term) -> tantivy::Result<()> {
+        if self.doc_freqs.borrow().contains_key(term) {
+            return Ok(());
         }
-        let n = self.searcher.doc_freq(term)?;
-        self.doc_freqs.borrow_mut().insert(term.clone(), n);
-        Ok(n)
+        let mut infos = Vec::with_capacity(self.searcher.segment_readers().len());
+        for reader in self.searcher.segment_readers() {
+            infos.push(reader.inverted_index(term.field())?.get_term_info(term)?);
+        }
+        let n = infos.iter().flatten().map(|i| u64::from(i.doc_freq)).sum();
+        self.doc_freqs.borrow_mut().insert(term.clone(), (n, infos));
+        Ok(())
     }
 
     fn own_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
