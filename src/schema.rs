@@ -276,18 +276,21 @@ impl ClaimFields {
     }
 }
 
+/// A term's document frequency and its entry in each segment's dictionary.
+type Lookup = (u64, Vec<Option<TermInfo>>);
+
 /// BM25 statistics that count each claim/evidence body pair of a language as one field, so that
 /// scores are what they would be with claims and evidence in one field: the document frequency
 /// of a term and the token count of a field add up the pair's.
 ///
 /// Each lookup is kept for the life of the value: a match asks for a term's frequency several
 /// times (its idf, the candidate search's weight, the exact scores' weights), and each asking
-/// walks the term dictionary of every segment.
+/// walks the term dictionary of every segment. The exact scores also read their postings from
+/// the dictionary entries kept here.
 pub struct BodyStats<'a> {
     searcher: &'a Searcher,
     fields: &'a ClaimFields,
-    /// Per term: its document frequency and its entry in each segment's dictionary.
-    doc_freqs: RefCell<HashMap<Term, (u64, Vec<Option<TermInfo>>)>>,
+    doc_freqs: RefCell<HashMap<Term, Lookup>>,
     num_tokens: RefCell<HashMap<Field, u64>>,
 }
 
