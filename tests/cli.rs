@@ -14,6 +14,8 @@ fn match_builds_the_index_on_first_use_and_prints_json() {
     assert_eq!(v["hits"][0]["claim"]["id"], "polygraph-balki-2021-12-05");
     assert_eq!(v["hits"][0]["claim"]["verdict"]["label"], "Misleading");
     assert!(index.join("meta.json").exists());
+    // Built to be served: merged into one segment.
+    assert_eq!(claimdex::ClaimIndex::open_in_dir(&index).unwrap().stats().unwrap().segments, 1);
     // Human output, second run reuses the index.
     let out = claimdex(&[&args[..], &["match", "fully committed to amnesty"]].concat(), dir.path());
     let text = stdout(&out);
@@ -70,6 +72,10 @@ fn search_with_filters_and_errors() {
         dir.path(),
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    // A new index is merged into one segment (the writer's two threads leave two).
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(v["merged_segments"].as_u64().is_some(), "{v}");
+    assert_eq!(claimdex::ClaimIndex::open_in_dir(&index).unwrap().stats().unwrap().segments, 1);
     let out =
         claimdex(&["--index", idx, "search", "murders", "--kind", "claim", "--verdict", "false", "--json"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
