@@ -57,6 +57,11 @@ pub struct MatchRequest {
     /// Leave out the evidence excerpts (faster, for screening).
     #[serde(default)]
     pub no_evidence: bool,
+    /// Claims-only screening for this statement: the [`MatchConfig::screened`] settings over
+    /// the index's (the evidence passages neither searched nor scored, 5 of 20 candidates
+    /// re-ranked), as `serve --screening` does for every statement.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub screening: bool,
 }
 
 impl MatchRequest {
@@ -193,13 +198,20 @@ impl Default for MatchConfig {
 
 impl MatchConfig {
     /// Claims-only screening: 20 lexical candidates, the evidence passages neither searched nor
-    /// scored, the best 5 re-ranked by the match model. 3–4.5× faster than the defaults on
-    /// claims with article passages (0.34 against 1.55 ms at 10k generated claims, 4.4 against
-    /// 13.8 at 1M), as good where claims have no passages (CheckThat! 2020 MAP@5 0.839 train /
-    /// 0.799 dev, the defaults 0.841 / 0.794), worse where the articles carry the match (2021-2B
-    /// dev 0.542 against 0.589 with the model, 0.507 against 0.538 without; see BENCHMARKS.md).
+    /// scored, the best 5 re-ranked by the match model ([`MatchConfig::screened`] defaults).
+    /// 3–4.5× faster than the defaults on claims with article passages (0.28 against 1.21 ms at
+    /// 10k generated claims, 5.2 against 15.5 at 1M; docs/benchmarks-speed.md), as good where
+    /// claims have no passages (CheckThat! 2020 MAP@5 0.839 train / 0.799 dev, the defaults 0.841
+    /// / 0.794), worse where the articles carry the match (2021-2B dev 0.542 against 0.589 with
+    /// the model, 0.507 against 0.538 without; see BENCHMARKS.md).
     pub fn screening() -> Self {
-        MatchConfig { candidates: 20, evidence_candidates: 0, evidence_weight: 0.0, rerank_depth: 5, ..Self::default() }
+        Self::default().screened()
+    }
+
+    /// These settings with claims-only screening's: 20 candidates, no evidence passages
+    /// searched or scored, 5 re-ranked.
+    pub fn screened(&self) -> Self {
+        MatchConfig { candidates: 20, evidence_candidates: 0, evidence_weight: 0.0, rerank_depth: 5, ..self.clone() }
     }
 
     /// A statement (or its context) as the matcher reads it: links stripped and tags split, as configured.
@@ -473,7 +485,7 @@ impl ClaimIndex {
     /// The prior claims that a statement repeats, best first, with their evidence.
     pub fn match_claims(&self, req: &MatchRequest) -> Result<MatchResult> {
         let searcher = self.searcher();
-        let config = self.match_config();
+        let config = if req.screening { self.match_config().screened() } else { self.match_config() };
         check_text(&req.text, "statement")?;
         if self.embedder().is_none() || config.semantic_weight <= 0.0 {
             return self.match_with(&searcher, req, &config, || Ok(None));
@@ -494,6 +506,7 @@ impl ClaimIndex {
     pub fn match_batch(&self, reqs: &[MatchRequest]) -> Vec<Result<MatchResult>> {
         let searcher = self.searcher();
         let config = self.match_config();
+        let screened = config.screened();
         // Refused statements are not embedded (`match_with` refuses them again, with the reason).
         let ok: Vec<bool> = reqs.iter().map(|r| check_text(&r.text, "statement").is_ok()).collect();
         let valid: Vec<&MatchRequest> = reqs.iter().zip(&ok).filter(|(_, &ok)| ok).map(|(r, _)| r).collect();
@@ -505,7 +518,12 @@ impl ClaimIndex {
             ok.iter().map(|&ok| if ok { vectors.next().flatten() } else { None }).collect();
         let threads = crate::vectors::cores().min(reqs.len() / BATCH_CHUNK).max(1);
         crate::vectors::in_parts(reqs.len(), threads, |range| {
-            range.map(|i| self.match_with(&searcher, &reqs[i], &config, || Ok(qvecs[i].clone()))).collect::<Vec<_>>()
+            range
+                .map(|i| {
+                    let config = if reqs[i].screening { &screened } else { &config };
+                    self.match_with(&searcher, &reqs[i], config, || Ok(qvecs[i].clone()))
+                })
+                .collect::<Vec<_>>()
         })
         .into_iter()
         .flatten()

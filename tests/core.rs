@@ -421,6 +421,11 @@ fn claims_only_screening_leaves_the_passages_out_and_keeps_the_best_claims() {
     ];
     let top = |idx: &ClaimIndex, s: &str| idx.match_claims(&MatchRequest::new(s)).unwrap();
     let before: Vec<_> = statements.iter().map(|s| top(&idx, s)).collect();
+    // Asked for by one request, with the index's defaults left as they are.
+    let asked: Vec<_> = statements
+        .iter()
+        .map(|s| idx.match_claims(&MatchRequest { screening: true, ..MatchRequest::new(*s) }).unwrap())
+        .collect();
     idx.set_match_config(claimdex::MatchConfig::screening());
     let evidence = claimdex::flag::FEATURES.iter().position(|f| *f == "evidence").unwrap();
     for (s, b) in statements.iter().zip(&before) {
@@ -431,6 +436,13 @@ fn claims_only_screening_leaves_the_passages_out_and_keeps_the_best_claims() {
         assert!(res.hits.iter().all(|h| h.features[evidence] == 0.0), "{s}");
         assert!(b.hits.iter().any(|h| h.features[evidence] > 0.0), "{s}: the defaults score passages");
         assert_eq!(res.hits[0].evidence.len(), b.hits[0].evidence.len(), "{s}");
+    }
+    for (s, a) in statements.iter().zip(&asked) {
+        let res = top(&idx, s);
+        let hits = |r: &claimdex::MatchResult| -> Vec<(String, Vec<f32>)> {
+            r.hits.iter().map(|h| (h.claim.id.clone(), h.features.clone())).collect()
+        };
+        assert_eq!(hits(a), hits(&res), "{s}: a screening request matches as a screening index does");
     }
 }
 
@@ -452,6 +464,7 @@ fn a_batch_split_between_threads_answers_in_order_as_one_statement_at_a_time_doe
             _ => {
                 let mut r = MatchRequest::new(format!("{} {}", base[i % base.len()], ["", "now", "again"][i % 3]));
                 r.no_evidence = i % 2 == 0;
+                r.screening = i % 5 == 0;
                 r.limit = Some(1 + i % 4);
                 r
             }

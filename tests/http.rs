@@ -166,9 +166,20 @@ async fn match_finds_the_claim_with_refuting_evidence_first() {
     let v = post(&s, "/api/match", json!({"text": "amnesty", "filters": {"verdicts": ["misleading"]}})).await.json();
     assert_eq!(v["hits"].as_array().unwrap().len(), 1, "{v}");
 
-    // Metrics count the statement.
+    // Claims-only screening per request: a statement whose words are in the evidence passages
+    // alone finds the claim through them, unless the request asks for screening.
+    let passage_words = "detain and summarily execute within days of their registration";
+    let v = post(&s, "/api/match", json!({"text": passage_words})).await.json();
+    assert_eq!(v["hits"][0]["claim"]["id"], BALKI, "{v}");
+    let a = post(&s, "/api/match", json!({"text": passage_words, "screening": true})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert!(a.json()["hits"].as_array().unwrap().iter().all(|h| h["claim"]["id"] != BALKI), "{}", a.text());
+    let a = post(&s, "/api/match", json!({"text": passage_words, "screening": "yes"})).await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text());
+
+    // Metrics count the statements.
     let m = get(&s, "/metrics").await.text();
-    assert!(m.contains("claimdex_statements_screened_total 3"), "{m}");
+    assert!(m.contains("claimdex_statements_screened_total 5"), "{m}");
 }
 
 #[tokio::test]
