@@ -337,10 +337,11 @@ pub struct ScreeningArgs {
 }
 
 impl ScreeningArgs {
-    /// Switches the index to claims-only screening when asked.
+    /// Switches the index to claims-only screening when asked (`MatchConfig::screened`, as a
+    /// request's `screening` does).
     fn apply(&self, idx: &ClaimIndex) {
         if self.screening {
-            idx.set_match_config(crate::MatchConfig::screening());
+            idx.set_match_config(idx.match_config().screened());
         }
     }
 }

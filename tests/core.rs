@@ -428,7 +428,10 @@ fn claims_only_screening_leaves_the_passages_out_and_keeps_the_best_claims() {
         .collect();
     idx.set_match_config(claimdex::MatchConfig::screening());
     let evidence = claimdex::flag::FEATURES.iter().position(|f| *f == "evidence").unwrap();
-    for (s, b) in statements.iter().zip(&before) {
+    let hits = |r: &claimdex::MatchResult| -> Vec<(String, Vec<f32>)> {
+        r.hits.iter().map(|h| (h.claim.id.clone(), h.features.clone())).collect()
+    };
+    for ((s, b), a) in statements.iter().zip(&before).zip(&asked) {
         let res = top(&idx, s);
         assert_eq!(res.hits[0].claim.id, b.hits[0].claim.id, "{s}");
         assert_eq!(res.hits.len(), b.hits.len(), "{s}");
@@ -436,12 +439,6 @@ fn claims_only_screening_leaves_the_passages_out_and_keeps_the_best_claims() {
         assert!(res.hits.iter().all(|h| h.features[evidence] == 0.0), "{s}");
         assert!(b.hits.iter().any(|h| h.features[evidence] > 0.0), "{s}: the defaults score passages");
         assert_eq!(res.hits[0].evidence.len(), b.hits[0].evidence.len(), "{s}");
-    }
-    for (s, a) in statements.iter().zip(&asked) {
-        let res = top(&idx, s);
-        let hits = |r: &claimdex::MatchResult| -> Vec<(String, Vec<f32>)> {
-            r.hits.iter().map(|h| (h.claim.id.clone(), h.features.clone())).collect()
-        };
         assert_eq!(hits(a), hits(&res), "{s}: a screening request matches as a screening index does");
     }
 }
