@@ -5,7 +5,10 @@
 //! cargo bench --bench configs -- /tmp/idx2021 sentences.txt "" evidence_candidates=0 evidence_weight=0
 //! ```
 //!
-//! STATEMENTS has one statement a line. Each SETTINGS argument is a comma-separated list of
+//! STATEMENTS has one statement a line, or `TARGET<TAB>statement` lines (as `cargo bench --bench
+//! scale -- --emit-queries` writes them; TARGET is the id of the claim the statement repeats, or
+//! empty): then the table also gives each setting's R@5, the share of statements with a target
+//! that find it among their 5 hits (first round). Each SETTINGS argument is a comma-separated list of
 //! `name=value` match settings (as `claimdex eval --set`), applied on top of the defaults; `""`
 //! is the defaults. Every statement is matched once per setting, without evidence in the result
 //! (as a pipeline screening sentences would ask), after 50 warm-up matches; the table gives the
@@ -43,7 +46,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             idx.with_embedder(claimdex::embed::load_default().ok_or("HYBRID=1 but no model (scripts/fetch-model.sh)")?);
     }
     let text = std::fs::read_to_string(statements)?;
-    let statements: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<(Option<&str>, &str)> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_once('\t') {
+            Some((t, s)) => (Some(t.trim()).filter(|t| !t.is_empty()), s),
+            None => (None, l),
+        })
+        .collect();
+    let statements: Vec<&str> = lines.iter().map(|l| l.1).collect();
+    let with_target = lines.iter().filter(|l| l.0.is_some()).count();
     let settings: Vec<String> = if settings.is_empty() { vec![String::new()] } else { settings.to_vec() };
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
     let defaults = idx.match_config();
@@ -56,29 +68,39 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         configs.push(c);
     }
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); configs.len()];
+    let mut found = vec![0usize; configs.len()];
     for round in 0..rounds {
-        for (c, t) in configs.iter().zip(&mut times) {
+        for ((c, t), found) in configs.iter().zip(&mut times).zip(&mut found) {
             idx.set_match_config(c.clone());
             let warmup = if round == 0 { 50 } else { 0 };
             for s in statements.iter().take(warmup) {
                 idx.match_claims(&MatchRequest::new(*s))?;
             }
-            for s in &statements {
+            for (target, s) in &lines {
                 let req = MatchRequest { no_evidence: true, ..MatchRequest::new(*s) };
                 let start = Instant::now();
-                idx.match_claims(&req)?;
+                let res = idx.match_claims(&req)?;
                 t.push(start.elapsed().as_secs_f64() * 1e3);
+                if round == 0 && target.is_some_and(|id| res.hits.iter().take(5).any(|h| h.claim.id == id)) {
+                    *found += 1;
+                }
             }
         }
     }
     println!("{} statements × {rounds} rounds, {index}\n", statements.len());
-    println!("| settings | p50 ms | p90 ms | p99 ms | mean ms |\n|---|---:|---:|---:|---:|");
-    for (s, mut t) in settings.iter().zip(times) {
+    let recall = with_target > 0;
+    if recall {
+        println!("| settings | p50 ms | p90 ms | p99 ms | mean ms | R@5 |\n|---|---:|---:|---:|---:|---:|");
+    } else {
+        println!("| settings | p50 ms | p90 ms | p99 ms | mean ms |\n|---|---:|---:|---:|---:|");
+    }
+    for ((s, mut t), found) in settings.iter().zip(times).zip(found) {
         t.sort_by(f64::total_cmp);
         let q = |p: f64| t[((t.len() - 1) as f64 * p).round() as usize];
         let mean = t.iter().sum::<f64>() / t.len() as f64;
         let name = if s.is_empty() { "(defaults)" } else { s.as_str() };
-        println!("| `{name}` | {:.2} | {:.2} | {:.2} | {mean:.2} |", q(0.5), q(0.9), q(0.99));
+        let r5 = if recall { format!(" {:.4} |", found as f64 / with_target as f64) } else { String::new() };
+        println!("| `{name}` | {:.2} | {:.2} | {:.2} | {mean:.2} |{r5}", q(0.5), q(0.9), q(0.99));
     }
     Ok(())
 }

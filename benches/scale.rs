@@ -7,6 +7,7 @@
 //! cargo bench --bench scale -- --million     # 10k, 100k and 1M (long)
 //! cargo bench --bench scale -- --only 1000000 --no-peers   # one scale, claimdex lexical only
 //! cargo bench --bench scale -- --emit 10000 DIR            # DIR/corpus.jsonl + DIR/statements.txt (HTTP bench)
+//! cargo bench --bench scale -- --emit-queries 1000000 2000 FILE   # 2000 paraphrases + 2000 unrelated, with targets
 //! cargo bench --bench scale -- --only 1000000 --no-peers --lent   # also hybrid with lent vectors
 //! cargo bench --bench scale -- --only 1000000 --no-peers --lent --merge   # measured on one segment
 //! ```
@@ -93,6 +94,11 @@ fn run() -> Res<()> {
         };
         println!("{out}");
         return Ok(());
+    }
+    if let Some(n) = value("--emit-queries", 1) {
+        let each = value("--emit-queries", 2).ok_or("--emit-queries N EACH FILE")?.parse()?;
+        let file = PathBuf::from(value("--emit-queries", 3).ok_or("--emit-queries N EACH FILE")?);
+        return emit_queries(n.parse()?, each, &file);
     }
     if let Some(n) = value("--emit", 1) {
         let dir = PathBuf::from(value("--emit", 2).ok_or("--emit N DIR")?);
@@ -712,6 +718,20 @@ fn xapian_quality(work: &Path) -> Res<(f64, Value)> {
 
 // ---------------------------------------------------------------------------------------------
 // Corpus files for the HTTP benchmark
+
+/// `each` paraphrases of the first `n` generated claims and `each` unrelated statements, as
+/// `TARGET<TAB>statement` lines (TARGET empty for the unrelated), for `cargo bench --bench
+/// configs` to measure R@5 on an index of the same `n` claims (`--keep`).
+fn emit_queries(n: usize, each: usize, file: &Path) -> Res<()> {
+    let pools = Pools::load(&gen::data_dir())?;
+    let g = Generator::new(&pools, SEED);
+    let mut w = std::io::BufWriter::new(std::fs::File::create(file)?);
+    for q in g.queries(n, each) {
+        writeln!(w, "{}\t{}", q.target.unwrap_or_default(), q.text.replace(['\t', '\n', '\r'], " "))?;
+    }
+    w.flush()?;
+    Ok(())
+}
 
 fn emit(n: usize, dir: &Path) -> Res<()> {
     std::fs::create_dir_all(dir)?;

@@ -148,6 +148,12 @@ pub struct MatchConfig {
     /// claims are looked at. Over a million claims it takes the median match from 9.3 to 7.5 ms
     /// and p99 from 37 to 23 ms (docs/benchmarks-speed.md).
     pub candidate_df: f32,
+    /// Postings the candidate search may read for the statement's terms: after `candidate_df`,
+    /// the rarest terms are kept while their document frequencies (in the claims) add up to no
+    /// more than this, the rarest always (0 = no limit). Like `candidate_df` it only decides which
+    /// claims are looked at; it bounds the search's work as the index grows, where a share of the
+    /// claims does not.
+    pub candidate_postings: u64,
     /// Strip links (http…, pic.twitter.com/…) from statements before matching.
     pub strip_links: bool,
     /// Split hashtags and @mentions into words (`#Trump2020` → `Trump 2020`, `@SpeakerPelosi` → `Speaker Pelosi`).
@@ -180,6 +186,7 @@ impl Default for MatchConfig {
         MatchConfig {
             candidates: CANDIDATES,
             candidate_df: 0.05,
+            candidate_postings: 100_000,
             strip_links: true,
             split_tags: true,
             context_weight: 0.4,
@@ -731,6 +738,20 @@ impl ClaimIndex {
             let rarest = searched.iter().map(|s| s.0).min().unwrap_or(0);
             let common = (config.candidate_df * num_claims).max(config.candidates as f32);
             searched.retain(|&(df, _)| df == rarest || df as f32 <= common);
+        }
+        if config.candidate_postings > 0 {
+            // Rarest first (ties by term order), then back in term order for the query.
+            searched.sort_unstable();
+            let mut read = 0u64;
+            let keep = searched
+                .iter()
+                .take_while(|&&(df, _)| {
+                    read += df;
+                    read <= config.candidate_postings
+                })
+                .count();
+            searched.truncate(keep.max(1));
+            searched.sort_unstable_by_key(|&(_, i)| i);
         }
         let max_score = max_score.max(1e-6);
         if config.context_weight > 0.0 {

@@ -644,3 +644,41 @@ fn common_terms_are_left_out_of_the_candidate_search_but_scored() {
     let small = run(&["candidates=100", "candidate_df=0.5", "rerank_depth=0"]);
     assert_eq!(small.hits.len(), 3);
 }
+
+#[test]
+fn the_candidate_search_reads_the_rarest_terms_within_its_postings_budget() {
+    let idx = ClaimIndex::create_in_ram().unwrap();
+    let claim = |id: String, text: String| -> Record {
+        serde_json::from_value(serde_json::json!({"kind": "claim", "id": id, "text": text})).unwrap()
+    };
+    // "taxes" is in 42 claims, "mayor" in 2, "viaduct" in 1.
+    let mut records: Vec<Record> =
+        (0..40).map(|i| claim(format!("c{i:02}"), format!("Taxes went up in county number {i}."))).collect();
+    records.push(claim("viaduct".into(), "Taxes paid for the viaduct, taxes the mayor raised.".into()));
+    records.push(claim("mayor".into(), "The mayor cut taxes.".into()));
+    idx.upsert(&records).unwrap();
+    let run = |statement: &str, budget: u64| {
+        let mut config = claimdex::MatchConfig::default();
+        for s in ["candidates=60", "candidate_df=0", "rerank_depth=0", &format!("candidate_postings={budget}")] {
+            config.set(s).unwrap();
+        }
+        idx.set_match_config(config);
+        let res = idx.match_claims(&MatchRequest { limit: Some(60), ..MatchRequest::new(statement) }).unwrap();
+        res.hits.into_iter().map(|h| (h.claim.id, h.lexical)).collect::<Vec<_>>()
+    };
+    fn ids(hits: &[(String, f32)]) -> Vec<&str> {
+        hits.iter().map(|h| h.0.as_str()).collect()
+    }
+    // No budget: every claim with a statement term is looked at.
+    let all = run("taxes viaduct mayor", 0);
+    assert_eq!(all.len(), 42);
+    assert_eq!(&ids(&all)[..2], ["viaduct", "mayor"]);
+    // Room for the postings of "viaduct" and "mayor" (1 + 2): "taxes" is left out of the search,
+    // and the two claims found are scored on all three terms, as before.
+    assert_eq!(run("taxes viaduct mayor", 3), all[..2]);
+    // Room for "viaduct" alone.
+    assert_eq!(run("taxes viaduct mayor", 2), all[..1]);
+    // The rarest term is searched even when its postings alone are over the budget.
+    assert_eq!(ids(&run("taxes mayor", 1)), ["mayor", "viaduct"]);
+    assert_eq!(run("taxes mayor", 1000).len(), 42);
+}
