@@ -273,7 +273,7 @@ pub fn training_set(
         Error::Model("the query adapter needs the semantic model (run scripts/fetch-model.sh)".into())
     })?;
     let searcher = index.searcher();
-    let mut ids = FastStr::new(&searcher, crate::schema::FIELD_ID);
+    let mut ids = FastStr::new(&searcher, index.columns(), crate::schema::FIELD_ID);
     let mut set = TrainingSet::default();
     let mut row: HashMap<String, usize> = HashMap::new();
     for (addr, v) in index.vectors().all(&searcher)? {

@@ -15,6 +15,7 @@ use crate::adapter::QueryAdapter;
 use crate::analysis;
 use crate::embed::Embedder;
 use crate::flag::FlagModel;
+use crate::matcher::ColumnCache;
 use crate::model::{Claim, Evidence, Kind, Rating, Record, Stance};
 use crate::schema::ClaimFields;
 use crate::vectors::VectorCache;
@@ -45,6 +46,7 @@ pub struct ClaimIndex {
     match_config: Mutex<crate::matcher::MatchConfig>,
     embedder: Option<Arc<Embedder>>,
     vectors: VectorCache,
+    columns: ColumnCache,
 }
 
 /// Query adapters for statements on their own and (if any) for transcript sentences.
@@ -173,6 +175,7 @@ impl ClaimIndex {
             match_config: Mutex::new(Default::default()),
             embedder: None,
             vectors: VectorCache::default(),
+            columns: ColumnCache::default(),
         })
     }
 
@@ -191,6 +194,11 @@ impl ClaimIndex {
     /// The claim vectors.
     pub(crate) fn vectors(&self) -> &VectorCache {
         &self.vectors
+    }
+
+    /// The fast-field columns opened so far.
+    pub(crate) fn columns(&self) -> &ColumnCache {
+        &self.columns
     }
 
     /// Loads the claim vectors of every segment now (their int8 codes and, in large segments,

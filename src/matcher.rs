@@ -3,11 +3,13 @@
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
+use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::fieldnorm::FieldNormReader;
+use tantivy::index::SegmentId;
 use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{
     Bm25StatisticsProvider, Bm25Weight, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery,
@@ -271,23 +273,85 @@ pub(crate) struct Candidate {
     pub score: f32,
 }
 
-/// Reads a string fast field of documents, one column per segment, opened once per statement.
+/// Fast-field columns, opened once per segment and field and kept while the segment lives
+/// (segments are immutable). Opening a column reads its header; a column over millions of
+/// documents also reads thousands of block descriptions, which at a million claims was a tenth of
+/// a screening match when every match opened its columns anew.
+#[derive(Default)]
+pub(crate) struct ColumnCache {
+    u64s: Mutex<HashMap<(SegmentId, &'static str), Column<u64>>>,
+    i64s: Mutex<HashMap<(SegmentId, &'static str), Column<i64>>>,
+    strs: Mutex<HashMap<(SegmentId, &'static str), Option<StrColumn>>>,
+}
+
+impl std::fmt::Debug for ColumnCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ColumnCache")
+            .field("u64", &lock(&self.u64s).len())
+            .field("i64", &lock(&self.i64s).len())
+            .field("str", &lock(&self.strs).len())
+            .finish()
+    }
+}
+
+/// A cache's map; a panic cannot leave one half-written, so a poisoned lock is taken as is.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ColumnCache {
+    /// The column of `field` in segment `ord` of `searcher`, opened by `open` if not yet kept.
+    fn get<C: Clone>(
+        map: &Mutex<HashMap<(SegmentId, &'static str), C>>,
+        searcher: &Searcher,
+        ord: u32,
+        field: &'static str,
+        open: impl FnOnce(&tantivy::SegmentReader) -> tantivy::Result<C>,
+    ) -> Result<C> {
+        let reader = searcher.segment_reader(ord);
+        let key = (reader.segment_id(), field);
+        if let Some(col) = lock(map).get(&key) {
+            return Ok(col.clone());
+        }
+        let col = open(reader)?;
+        let mut map = lock(map);
+        // Forget the segments the searcher no longer has (merged away).
+        map.retain(|(id, _), _| searcher.segment_readers().iter().any(|s| s.segment_id() == *id));
+        map.insert(key, col.clone());
+        Ok(col)
+    }
+
+    fn u64(&self, searcher: &Searcher, ord: u32, field: &'static str) -> Result<Column<u64>> {
+        Self::get(&self.u64s, searcher, ord, field, |r| r.fast_fields().u64(field))
+    }
+
+    fn i64(&self, searcher: &Searcher, ord: u32, field: &'static str) -> Result<Column<i64>> {
+        Self::get(&self.i64s, searcher, ord, field, |r| r.fast_fields().i64(field))
+    }
+
+    fn str(&self, searcher: &Searcher, ord: u32, field: &'static str) -> Result<Option<StrColumn>> {
+        Self::get(&self.strs, searcher, ord, field, |r| r.fast_fields().str(field))
+    }
+}
+
+/// Reads a string fast field of documents, one column per segment (from the cache).
 /// Turning a term ordinal back into its string decodes a dictionary block, so the match does it
 /// only for the few documents that need it.
 pub(crate) struct FastStr<'a> {
     searcher: &'a Searcher,
+    cache: &'a ColumnCache,
     field: &'static str,
     columns: HashMap<u32, Option<StrColumn>>,
 }
 
 impl<'a> FastStr<'a> {
-    pub(crate) fn new(searcher: &'a Searcher, field: &'static str) -> Self {
-        FastStr { searcher, field, columns: HashMap::new() }
+    pub(crate) fn new(searcher: &'a Searcher, cache: &'a ColumnCache, field: &'static str) -> Self {
+        FastStr { searcher, cache, field, columns: HashMap::new() }
     }
 
     pub(crate) fn first(&mut self, addr: DocAddress) -> Result<String> {
         if !self.columns.contains_key(&addr.segment_ord) {
-            let col = self.searcher.segment_reader(addr.segment_ord).fast_fields().str(self.field)?;
+            let col = self.cache.str(self.searcher, addr.segment_ord, self.field)?;
             self.columns.insert(addr.segment_ord, col);
         }
         let mut s = String::new();
@@ -300,21 +364,22 @@ impl<'a> FastStr<'a> {
     }
 }
 
-/// Reads a u64 fast field of documents, one column per segment, opened once per statement.
+/// Reads a u64 fast field of documents, one column per segment (from the cache).
 struct FastU64<'a> {
     searcher: &'a Searcher,
+    cache: &'a ColumnCache,
     field: &'static str,
     columns: HashMap<u32, Column<u64>>,
 }
 
 impl<'a> FastU64<'a> {
-    fn new(searcher: &'a Searcher, field: &'static str) -> Self {
-        FastU64 { searcher, field, columns: HashMap::new() }
+    fn new(searcher: &'a Searcher, cache: &'a ColumnCache, field: &'static str) -> Self {
+        FastU64 { searcher, cache, field, columns: HashMap::new() }
     }
 
     fn column(&mut self, segment_ord: u32) -> Result<&Column<u64>> {
         if !self.columns.contains_key(&segment_ord) {
-            let col = self.searcher.segment_reader(segment_ord).fast_fields().u64(self.field)?;
+            let col = self.cache.u64(self.searcher, segment_ord, self.field)?;
             self.columns.insert(segment_ord, col);
         }
         Ok(self.columns.get(&segment_ord).expect("inserted above"))
@@ -583,7 +648,7 @@ impl ClaimIndex {
         let mut scores: Vec<(f32, f32, f32)> = Vec::new();
         let mut addrs: Vec<DocAddress> = Vec::new();
         let mut groups: HashMap<u64, usize> = HashMap::new();
-        let mut ids = FastStr::new(searcher, crate::schema::FIELD_ID);
+        let mut ids = FastStr::new(searcher, self.columns(), crate::schema::FIELD_ID);
         for c in candidates {
             if let Some(&i) = groups.get(&c.dup) {
                 hits[i].twins.push(if c.id.is_empty() { ids.first(c.addr)? } else { c.id });
@@ -797,8 +862,8 @@ impl ClaimIndex {
         should.push(kind_clause(Kind::Claim));
         let top = exact_scores(searcher, &stats, &should, top)?;
 
-        let mut keys = FastU64::new(searcher, crate::schema::FIELD_ID_KEY);
-        let mut dups = FastU64::new(searcher, crate::schema::FIELD_DUP_KEY);
+        let mut keys = FastU64::new(searcher, self.columns(), crate::schema::FIELD_ID_KEY);
+        let mut dups = FastU64::new(searcher, self.columns(), crate::schema::FIELD_DUP_KEY);
         let mut by_key: HashMap<u64, Candidate> = HashMap::with_capacity(top.len());
         for (score, addr) in top {
             let key = keys.first(addr)?;
@@ -820,7 +885,7 @@ impl ClaimIndex {
             .map(|t| Clause::new(t, None, IndexRecordOption::WithFreqs))
             .chain([kind_clause(Kind::Evidence)])
             .collect();
-        let mut refs = FastU64::new(searcher, crate::schema::FIELD_CLAIM_KEY);
+        let mut refs = FastU64::new(searcher, self.columns(), crate::schema::FIELD_CLAIM_KEY);
         if config.evidence_weight > 0.0 && config.evidence_candidates > 0 {
             // The best passages of the whole index bring in the claims they bear on.
             // Only the statement's rarest terms: the search finds claims, the scores come below.
@@ -878,7 +943,7 @@ impl ClaimIndex {
                 c.lexical + config.evidence_weight * c.evidence + config.semantic_weight * c.semantic.unwrap_or(0.0);
         }
         let keep = req.limit.unwrap_or(5).max(5).max(config.rerank_depth);
-        sort_candidates(&mut out, keep, &mut FastStr::new(searcher, crate::schema::FIELD_ID))?;
+        sort_candidates(&mut out, keep, &mut FastStr::new(searcher, self.columns(), crate::schema::FIELD_ID))?;
         Ok((out, tokens, analyzer, qvec))
     }
 
@@ -912,7 +977,7 @@ impl ClaimIndex {
         let plain_filters = Filters { kind: None, ..req.filters.clone() } == Filters::default();
         if plain_filters {
             if let Some(d) = req.date {
-                let col = searcher.segment_reader(addr.segment_ord).fast_fields().i64(crate::schema::FIELD_DATE)?;
+                let col = self.columns().i64(searcher, addr.segment_ord, crate::schema::FIELD_DATE)?;
                 if col.first(addr.doc_id).is_some_and(|day| day > d.last_day()) {
                     return Ok(None);
                 }
@@ -1047,6 +1112,41 @@ mod tests {
 
     fn record(v: serde_json::Value) -> Record {
         serde_json::from_value(v).expect("a valid record")
+    }
+
+    #[test]
+    fn kept_columns_follow_the_segments_through_a_merge() -> Result<()> {
+        let idx = ClaimIndex::create_in_ram()?;
+        let claim = |id: &str| record(serde_json::json!({"kind": "claim", "id": id, "text": format!("Claim {id}.")}));
+        // Each id read through the cache is the stored document's own.
+        let check = || -> Result<usize> {
+            let searcher = idx.searcher();
+            let mut ids = FastStr::new(&searcher, idx.columns(), crate::schema::FIELD_ID);
+            let mut keys = FastU64::new(&searcher, idx.columns(), crate::schema::FIELD_ID_KEY);
+            let mut seen = 0;
+            for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+                for doc in seg.doc_ids_alive() {
+                    let addr = DocAddress::new(ord as u32, doc);
+                    let Record::Claim(c) = idx.fields().from_document(&searcher.doc(addr)?)? else { continue };
+                    assert_eq!(ids.first(addr)?, c.id);
+                    assert_eq!(keys.first(addr)?, crate::schema::id_key(&c.id));
+                    seen += 1;
+                }
+            }
+            // Only the searcher's segments are kept.
+            assert!(lock(&idx.columns().strs).len() <= searcher.segment_readers().len());
+            Ok(seen)
+        };
+        idx.upsert(&[claim("a"), claim("b")])?;
+        idx.upsert(&[claim("c")])?;
+        assert_eq!(check()?, 3);
+        // Merged into one segment (its first document need not be the old first segment's).
+        idx.upsert(&[claim("d"), claim("e")])?;
+        idx.merge_segments()?;
+        idx.reload()?;
+        assert_eq!(idx.searcher().segment_readers().len(), 1);
+        assert_eq!(check()?, 5);
+        Ok(())
     }
 
     #[test]

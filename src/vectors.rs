@@ -816,7 +816,8 @@ mod tests {
             // Near the title vector of claim `probe`.
             let query: Vec<f32> = unit(probe + 1000).iter().zip(unit(probe + 77)).map(|(a, b)| a + 0.3 * b).collect();
             let best = idx.vectors().nearest(&searcher, &query, 3)?;
-            let id = crate::matcher::FastStr::new(&searcher, crate::schema::FIELD_ID).first(best[0].0)?;
+            let id =
+                crate::matcher::FastStr::new(&searcher, idx.columns(), crate::schema::FIELD_ID).first(best[0].0)?;
             assert_eq!(id, format!("c{probe}"));
         }
         Ok(())
@@ -842,7 +843,7 @@ mod tests {
         for ord in 0..searcher.segment_readers().len() as u32 {
             let seg = idx.vectors().segment(&searcher, ord)?;
             assert_eq!(seg.docs.len(), seg.quantized.len());
-            let mut ids = crate::matcher::FastStr::new(&searcher, crate::schema::FIELD_ID);
+            let mut ids = crate::matcher::FastStr::new(&searcher, idx.columns(), crate::schema::FIELD_ID);
             for (i, doc) in seg.docs.iter().enumerate() {
                 let id = ids.first(DocAddress::new(ord, *doc))?;
                 let n: usize = id.trim_start_matches('c').parse().map_err(|_| Error::InvalidRequest(id.clone()))?;
