@@ -16,7 +16,8 @@
 //! default, `ROUNDS=N`) so that a change in the machine's load hits all of them alike; the
 //! figures are over all rounds. The index is opened without the semantic model (lexical
 //! matching) unless `HYBRID=1`, which loads it as `claimdex` does; each statement is then
-//! embedded on its own, as `POST /api/match` does.
+//! embedded on its own, as `POST /api/match` does. `DATE=YYYY-MM-DD` dates every statement, as
+//! a debate's sentences are dated (claims checked later are left out).
 
 use std::path::Path;
 use std::time::Instant;
@@ -58,6 +59,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let with_target = lines.iter().filter(|l| l.0.is_some()).count();
     let settings: Vec<String> = if settings.is_empty() { vec![String::new()] } else { settings.to_vec() };
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    // DATE=YYYY-MM-DD: every statement is dated, as a debate's sentences are (claims checked
+    // after it are left out).
+    let date: Option<claimdex::PartialDate> = match std::env::var("DATE") {
+        Ok(d) if !d.is_empty() => Some(d.parse().map_err(|e| format!("DATE: {e}"))?),
+        _ => None,
+    };
     let defaults = idx.match_config();
     let mut configs = Vec::new();
     for s in &settings {
@@ -77,7 +84,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 idx.match_claims(&MatchRequest::new(*s))?;
             }
             for (target, s) in &lines {
-                let req = MatchRequest { no_evidence: true, ..MatchRequest::new(*s) };
+                let req = MatchRequest { no_evidence: true, date, ..MatchRequest::new(*s) };
                 let start = Instant::now();
                 let res = idx.match_claims(&req)?;
                 t.push(start.elapsed().as_secs_f64() * 1e3);
