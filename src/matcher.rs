@@ -12,11 +12,12 @@ use tantivy::fieldnorm::FieldNormReader;
 use tantivy::index::SegmentId;
 use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{
-    Bm25StatisticsProvider, Bm25Weight, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery,
+    Bm25StatisticsProvider, Bm25Weight, BooleanQuery, BoostQuery, Explanation, Occur, Query, RangeQuery, Scorer,
+    TermQuery, Weight,
 };
 use tantivy::schema::IndexRecordOption;
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, DocSet, Searcher, Term};
+use tantivy::{DocAddress, DocId, DocSet, Searcher, SegmentReader, Term};
 
 use crate::analysis::{self, Lang};
 use crate::flag::{self, HitSignals, Reason, Statement};
@@ -414,6 +415,63 @@ impl Clause {
             Some(b) => Box::new(BoostQuery::new(Box::new(q), b)),
             None => Box::new(q),
         }
+    }
+}
+
+/// A query whose top-k search scores every document of its union, where tantivy would answer a
+/// pure OR of terms with block-max WAND. On a statement's dozen terms and a top 20, WAND's
+/// bookkeeping (sorting its scorers, block maxima, a seek per skip) cost more than it skipped:
+/// scoring the whole union took claims-only screening from 0.29 to 0.21 ms (p50) on the
+/// CheckThat! 2020 index and from 0.60 to 0.45 ms at 100k claims, and at a million claims,
+/// where `candidate_postings` bounds the union, p99 from 3.8 to 2.0 ms (p50 1.45 → 1.56 ms).
+/// The documents and their scores are the same (up to the order of the additions, which
+/// `exact_scores` makes exact).
+#[derive(Clone, Debug)]
+struct Exhaustive(BooleanQuery);
+
+impl Query for Exhaustive {
+    fn weight(&self, scoring: tantivy::query::EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(ExhaustiveWeight(self.0.weight(scoring)?)))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.0.query_terms(visitor)
+    }
+}
+
+struct ExhaustiveWeight(Box<dyn Weight>);
+
+impl Weight for ExhaustiveWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: f32) -> tantivy::Result<Box<dyn Scorer>> {
+        self.0.scorer(reader, boost)
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.0.explain(reader, doc)
+    }
+
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        self.0.count(reader)
+    }
+
+    /// As tantivy's default: every document of the scorer (a boolean query's union), each
+    /// passed on when it scores above the threshold.
+    fn for_each_pruning(
+        &self,
+        mut threshold: f32,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, f32) -> f32,
+    ) -> tantivy::Result<()> {
+        let mut scorer = self.0.scorer(reader, 1.0)?;
+        let mut doc = scorer.doc();
+        while doc != tantivy::TERMINATED {
+            let score = scorer.score();
+            if score > threshold {
+                threshold = callback(doc, score);
+            }
+            doc = scorer.advance();
+        }
+        Ok(())
     }
 }
 
@@ -853,7 +911,7 @@ impl ClaimIndex {
         let any_term = BooleanQuery::new(searched.map(|i| (Occur::Should, should[i].query())).collect());
         let limit = TopDocs::with_limit(config.candidates.max(1));
         let top = if restrict.is_empty() {
-            searcher.search_with_statistics_provider(&any_term, &limit, &stats)?
+            searcher.search_with_statistics_provider(&Exhaustive(any_term), &limit, &stats)?
         } else {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, Box::new(any_term.clone()))];
             clauses.extend(restrict.iter().map(|(o, q)| (*o, q.box_clone())));
@@ -895,7 +953,7 @@ impl ClaimIndex {
             let any_term =
                 BooleanQuery::new(rare.iter().map(|&(_, i)| (Occur::Should, evidence_parts[i].query())).collect());
             let limit = TopDocs::with_limit(config.evidence_candidates);
-            let top = searcher.search_with_statistics_provider(&any_term, &limit, &stats)?;
+            let top = searcher.search_with_statistics_provider(&Exhaustive(any_term), &limit, &stats)?;
             for (_, addr) in top {
                 for key in refs.all(addr)? {
                     if let Entry::Vacant(slot) = by_key.entry(key) {
@@ -1146,6 +1204,70 @@ mod tests {
         idx.reload()?;
         assert_eq!(idx.searcher().segment_readers().len(), 1);
         assert_eq!(check()?, 5);
+        Ok(())
+    }
+
+    #[test]
+    fn the_exhaustive_union_finds_what_block_max_wand_finds() -> Result<()> {
+        let idx = ClaimIndex::create_in_ram()?;
+        let words = ["amnesty", "decree", "taliban", "soldiers", "report", "killings", "schools", "border", "taxes"];
+        // 300 claims in three commits (so three segments), each a different mix of the words;
+        // the first claim of each commit also says "viaduct".
+        for part in 0..3 {
+            let records: Vec<Record> = (0..100)
+                .map(|i| {
+                    let n = part * 100 + i;
+                    let mut text: Vec<&str> = (0..1 + n % 7).map(|k| words[(n * 7 + k * k * 3) % words.len()]).collect();
+                    if i == 0 {
+                        text.push("viaduct");
+                    }
+                    record(serde_json::json!({"kind": "claim", "id": format!("c{n}"), "text": format!("{} {n}.", text.join(" "))}))
+                })
+                .collect();
+            idx.upsert(&records)?;
+        }
+        let searcher = idx.searcher();
+        assert!(searcher.segment_readers().len() >= 3);
+        let f = idx.fields();
+        let stats = BodyStats::new(&searcher, f);
+        let body = f.body(Some(Lang::default_lang()));
+        let mut analyzer = idx.analyzer(Some(Lang::default_lang()));
+        for statement in
+            ["amnesty decree", "taliban soldiers killings report", "schools border taxes amnesty", "viaduct decree"]
+        {
+            let clauses: Vec<(Occur, Box<dyn Query>)> = analysis::tokens(&mut analyzer, statement)
+                .iter()
+                .map(|t| {
+                    (
+                        Occur::Should,
+                        Clause::new(Term::from_field_text(body, t), None, IndexRecordOption::WithFreqs).query(),
+                    )
+                })
+                .collect();
+            let query = BooleanQuery::new(clauses);
+            let limit = TopDocs::with_limit(20);
+            let wand = searcher.search_with_statistics_provider(&query, &limit, &stats)?;
+            let all = searcher.search_with_statistics_provider(&Exhaustive(query), &limit, &stats)?;
+            assert_eq!(all.len(), 20, "{statement}");
+            // The same scores, document by document (the 20th score may tie with the 21st).
+            for ((a, _), (b, _)) in wand.iter().zip(&all) {
+                assert!((a - b).abs() <= 1e-5 * a.abs(), "{statement}: {wand:?} {all:?}");
+            }
+            let last = all[19].0;
+            let above = |top: &[(f32, DocAddress)]| -> Vec<DocAddress> {
+                top.iter().filter(|(s, _)| s - last > 1e-4).map(|(_, a)| *a).collect()
+            };
+            assert_eq!(above(&wand), above(&all), "{statement}");
+        }
+        // Fewer matches than asked for: every one is found, the first documents of the segments too.
+        let viaduct = Clause::new(Term::from_field_text(body, "viaduct"), None, IndexRecordOption::WithFreqs);
+        let query = BooleanQuery::new(vec![(Occur::Should, viaduct.query())]);
+        let all = searcher.search_with_statistics_provider(&Exhaustive(query), &TopDocs::with_limit(20), &stats)?;
+        let mut ids = FastStr::new(&searcher, idx.columns(), crate::schema::FIELD_ID);
+        let mut found: Vec<String> = all.iter().map(|(_, a)| ids.first(*a)).collect::<Result<_>>()?;
+        found.sort();
+        assert_eq!(found, ["c0", "c100", "c200"]);
+        assert!(all.iter().any(|(_, a)| a.doc_id == 0), "a segment's first document is among them: {all:?}");
         Ok(())
     }
 
