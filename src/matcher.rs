@@ -902,8 +902,8 @@ impl ClaimIndex {
             restrict.push((Occur::MustNot, Box::new(later)));
         }
         // Claim text has its own fields, so with no restrictions the query is a pure OR of terms,
-        // which tantivy answers with block-max WAND. Scores keep the `kind` term that the query
-        // used to intersect with (a constant per kind), so that they are what they were.
+        // searched as one union (`Exhaustive`). Scores keep the `kind` term that the query used
+        // to intersect with (a constant per kind), so that they are what they were.
         let kind_clause = |k: Kind| Clause::new(f.kind_term(k), None, IndexRecordOption::Basic);
         // The search runs on the statement terms kept above and the context and speaker terms;
         // exact_scores then scores every candidate on all of them.

@@ -49,8 +49,9 @@ pub const BODY_PREFIX: &str = "body_";
 /// Prefix of the per-language full-text fields of evidence ("evidence_en"): the excerpt.
 ///
 /// Claims and evidence have separate text fields so that a query over claims needs no `kind`
-/// filter, which would turn tantivy's pruned (block-max WAND) top-k into an intersection that
-/// scores every matching document. [`BodyStats`] makes BM25 see each pair of fields as one.
+/// filter, and reads the postings of claims alone (a passage-heavy term would otherwise bring
+/// its passages' postings into every claim search). [`BodyStats`] makes BM25 see each pair of
+/// fields as one.
 pub const EVIDENCE_PREFIX: &str = "evidence_";
 
 /// Handles to every field of the claimdex schema.
