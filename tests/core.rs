@@ -611,17 +611,25 @@ fn merging_segments_keeps_every_record_and_the_same_matches() {
     assert_eq!(reopened.stats().unwrap().segments, 2);
 }
 
-#[test]
-fn common_terms_are_left_out_of_the_candidate_search_but_scored() {
+/// 40 claims "Taxes went up in county number N.", one that says "viaduct" (and "taxes" twice,
+/// and "mayor"), and the `more` claims (id, text).
+fn county_taxes(more: &[(&str, &str)]) -> ClaimIndex {
     let idx = ClaimIndex::create_in_ram().unwrap();
     let claim = |id: String, text: String| -> Record {
         serde_json::from_value(serde_json::json!({"kind": "claim", "id": id, "text": text})).unwrap()
     };
-    // "taxes" is in every claim; "viaduct" in one, which also says "taxes" twice.
     let mut records: Vec<Record> =
         (0..40).map(|i| claim(format!("c{i:02}"), format!("Taxes went up in county number {i}."))).collect();
     records.push(claim("viaduct".into(), "Taxes paid for the viaduct, taxes the mayor raised.".into()));
+    records.extend(more.iter().map(|(id, text)| claim(id.to_string(), text.to_string())));
     idx.upsert(&records).unwrap();
+    idx
+}
+
+#[test]
+fn common_terms_are_left_out_of_the_candidate_search_but_scored() {
+    // "taxes" is in every claim; "viaduct" in one, which also says "taxes" twice.
+    let idx = county_taxes(&[]);
     let statement = "taxes viaduct";
     let run = |settings: &[&str]| {
         let mut config = claimdex::MatchConfig::default();
@@ -647,16 +655,8 @@ fn common_terms_are_left_out_of_the_candidate_search_but_scored() {
 
 #[test]
 fn the_candidate_search_reads_the_rarest_terms_within_its_postings_budget() {
-    let idx = ClaimIndex::create_in_ram().unwrap();
-    let claim = |id: String, text: String| -> Record {
-        serde_json::from_value(serde_json::json!({"kind": "claim", "id": id, "text": text})).unwrap()
-    };
     // "taxes" is in 42 claims, "mayor" in 2, "viaduct" in 1.
-    let mut records: Vec<Record> =
-        (0..40).map(|i| claim(format!("c{i:02}"), format!("Taxes went up in county number {i}."))).collect();
-    records.push(claim("viaduct".into(), "Taxes paid for the viaduct, taxes the mayor raised.".into()));
-    records.push(claim("mayor".into(), "The mayor cut taxes.".into()));
-    idx.upsert(&records).unwrap();
+    let idx = county_taxes(&[("mayor", "The mayor cut taxes.")]);
     let run = |statement: &str, budget: u64| {
         let mut config = claimdex::MatchConfig::default();
         for s in ["candidates=60", "candidate_df=0", "rerank_depth=0", &format!("candidate_postings={budget}")] {
