@@ -17,7 +17,8 @@
 //! figures are over all rounds. The index is opened without the semantic model (lexical
 //! matching) unless `HYBRID=1`, which loads it as `claimdex` does; each statement is then
 //! embedded on its own, as `POST /api/match` does. `DATE=YYYY-MM-DD` dates every statement, as
-//! a debate's sentences are dated (claims checked later are left out).
+//! a debate's sentences are dated (claims checked later are left out); `CONTEXT=1` gives each
+//! statement the line before it as its context, as a transcript's sentences have.
 
 use std::path::Path;
 use std::time::Instant;
@@ -65,6 +66,8 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         Ok(d) if !d.is_empty() => Some(d.parse().map_err(|e| format!("DATE: {e}"))?),
         _ => None,
     };
+    // CONTEXT=1: each statement gets the line before it as its context, as a transcript's do.
+    let context = std::env::var("CONTEXT").is_ok_and(|v| v == "1");
     let defaults = idx.match_config();
     let mut configs = Vec::new();
     for s in &settings {
@@ -83,8 +86,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             for s in statements.iter().take(warmup) {
                 idx.match_claims(&MatchRequest::new(*s))?;
             }
-            for (target, s) in &lines {
-                let req = MatchRequest { no_evidence: true, date, ..MatchRequest::new(*s) };
+            for (i, (target, s)) in lines.iter().enumerate() {
+                let context = (context && i > 0).then(|| lines[i - 1].1.to_string());
+                let req = MatchRequest { no_evidence: true, date, context, ..MatchRequest::new(*s) };
                 let start = Instant::now();
                 let res = idx.match_claims(&req)?;
                 t.push(start.elapsed().as_secs_f64() * 1e3);

@@ -657,15 +657,17 @@ fn common_terms_are_left_out_of_the_candidate_search_but_scored() {
 fn the_candidate_search_reads_the_rarest_terms_within_its_postings_budget() {
     // "taxes" is in 42 claims, "mayor" in 2, "viaduct" in 1.
     let idx = county_taxes(&[("mayor", "The mayor cut taxes.")]);
-    let run = |statement: &str, budget: u64| {
+    let run_with = |statement: &str, context: Option<&str>, budget: u64| {
         let mut config = claimdex::MatchConfig::default();
         for s in ["candidates=60", "candidate_df=0", "rerank_depth=0", &format!("candidate_postings={budget}")] {
             config.set(s).unwrap();
         }
         idx.set_match_config(config);
-        let res = idx.match_claims(&MatchRequest { limit: Some(60), ..MatchRequest::new(statement) }).unwrap();
+        let req = MatchRequest { limit: Some(60), context: context.map(String::from), ..MatchRequest::new(statement) };
+        let res = idx.match_claims(&req).unwrap();
         res.hits.into_iter().map(|h| (h.claim.id, h.lexical)).collect::<Vec<_>>()
     };
+    let run = |statement: &str, budget: u64| run_with(statement, None, budget);
     fn ids(hits: &[(String, f32)]) -> Vec<&str> {
         hits.iter().map(|h| h.0.as_str()).collect()
     }
@@ -681,4 +683,10 @@ fn the_candidate_search_reads_the_rarest_terms_within_its_postings_budget() {
     // The rarest term is searched even when its postings alone are over the budget.
     assert_eq!(ids(&run("taxes mayor", 1)), ["mayor", "viaduct"]);
     assert_eq!(run("taxes mayor", 1000).len(), 42);
+    // The previous sentence's terms are searched in what the statement's leave: "mayor" fits
+    // beside "viaduct" in 3 postings, "taxes" does not; in 2 postings neither does.
+    let ids_of = |budget| ids(&run_with("viaduct", Some("the mayor and taxes"), budget)).join(" ");
+    assert_eq!(ids_of(0).split(' ').count(), 42);
+    assert_eq!(ids_of(3), "viaduct mayor");
+    assert_eq!(ids_of(2), "viaduct");
 }
