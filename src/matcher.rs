@@ -874,8 +874,11 @@ impl ClaimIndex {
                 return;
             }
             terms.sort_unstable();
-            let mut sum = read;
-            let keep = terms.iter().take_while(|&&(df, _)| (sum + df <= budget).then(|| sum += df).is_some()).count();
+            let (mut sum, mut keep) = (read, 0);
+            while keep < terms.len() && sum + terms[keep].0 <= budget {
+                sum += terms[keep].0;
+                keep += 1;
+            }
             terms.truncate(keep.max(at_least));
             read += terms.iter().map(|t| t.0).sum::<u64>();
             terms.sort_unstable_by_key(|&(_, i)| i);
@@ -914,7 +917,7 @@ impl ClaimIndex {
         // searched as one union (`Exhaustive`). Scores keep the `kind` term that the query used
         // to intersect with (a constant per kind), so that they are what they were.
         let kind_clause = |k: Kind| Clause::new(f.kind_term(k), None, IndexRecordOption::Basic);
-        // The search runs on the statement terms kept above and the context and speaker terms;
+        // The search runs on the statement and context terms kept above and the speaker terms;
         // exact_scores then scores every candidate on all of them.
         let searched = searched.iter().chain(&context).map(|&(_, i)| i).chain(speakers..should.len());
         let any_term = BooleanQuery::new(searched.map(|i| (Occur::Should, should[i].query())).collect());
