@@ -56,7 +56,6 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             None => (None, l),
         })
         .collect();
-    let statements: Vec<&str> = lines.iter().map(|l| l.1).collect();
     let with_target = lines.iter().filter(|l| l.0.is_some()).count();
     let settings: Vec<String> = if settings.is_empty() { vec![String::new()] } else { settings.to_vec() };
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
@@ -83,7 +82,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         for ((c, t), found) in configs.iter().zip(&mut times).zip(&mut found) {
             idx.set_match_config(c.clone());
             let warmup = if round == 0 { 50 } else { 0 };
-            for s in statements.iter().take(warmup) {
+            for (_, s) in lines.iter().take(warmup) {
                 idx.match_claims(&MatchRequest::new(*s))?;
             }
             for (i, (target, s)) in lines.iter().enumerate() {
@@ -98,7 +97,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    println!("{} statements × {rounds} rounds, {index}\n", statements.len());
+    println!("{} statements × {rounds} rounds, {index}\n", lines.len());
     let recall = with_target > 0;
     if recall {
         println!("| settings | p50 ms | p90 ms | p99 ms | mean ms | R@5 |\n|---|---:|---:|---:|---:|---:|");

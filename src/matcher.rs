@@ -479,9 +479,9 @@ impl Weight for ExhaustiveWeight {
 }
 
 /// The score of each document under `clauses`, each scored on its own and added in order. The
-/// pruned top-k search finds the right documents, but tantivy's unions add the terms of a
-/// document in an order that depends on the traversal (block-max WAND sorts its scorers, the
-/// buffered union swaps out exhausted ones), so two documents with the same terms could differ
+/// top-k search finds the right documents, but tantivy's unions add the terms of a document in
+/// an order that depends on the traversal (the buffered union swaps out exhausted scorers,
+/// block-max WAND sorts them), so two documents with the same terms could differ
 /// in the last bit and a tie be broken by segment layout. Summing every clause here in query
 /// order makes equal documents score equal, and ties go to the id order.
 ///
