@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use claimdex::vectors::{
-    exact_similarity, Quantized, DIM, PER_CLAIM, PREFILTER_FACTOR, PREFILTER_MIN, PREFILTER_SHARE, RESCORE_FACTOR,
-    RESCORE_MIN,
+    exact_similarity, Quantized, ALL_VECTORS, DIM, PER_CLAIM, PREFILTER_FACTOR, PREFILTER_MIN, PREFILTER_SHARE,
+    RESCORE_FACTOR, RESCORE_MIN,
 };
 use claimdex::Embedder;
 
@@ -101,8 +101,8 @@ fn run() -> Res<()> {
     q8.build_prefilter();
     println!("| k | rescored | sign-bit share | recall@k | top-1 same | exact scan ms (median) | int8 scan + rescore ms (median) |");
     println!("|---:|---:|---:|---:|---:|---:|---:|");
-    // share 1: the int8 scan of every claim; otherwise the sign bits keep one claim in `share`
-    // for it (and at least the claims rescored), as `scan` does in segments of PREFILTER_MIN
+    // share 1: the int8 scan of every claim; otherwise the sign bits keep as many vectors as
+    // one claim in `share` has for it (and at least as many as the claims rescored), as `scan` does in segments of PREFILTER_MIN
     // claims or more, whatever the size of this index. `scan` also keeps at least
     // PREFILTER_FACTOR × rescored, which here would be most of the index; at a million claims
     // the share decides, so these rows keep the share alone to show what it loses.
@@ -119,7 +119,7 @@ fn run() -> Res<()> {
             t_exact.push(t.elapsed());
             let t = Instant::now();
             let found_int8 = if share == 1 {
-                q8.scan_among(q, n, 0..q8.len(), |_| false)
+                q8.scan_among(q, n, (0..q8.len()).map(|i| (i, ALL_VECTORS)), |_| false)
             } else {
                 let keep = (q8.len() / share).max(n);
                 q8.scan_among(q, n, q8.prefilter(q, keep).into_iter(), |_| false)
@@ -165,7 +165,8 @@ fn run() -> Res<()> {
             std::hint::black_box(big.prefilter(q, kept));
             bits.push(t.elapsed());
             let t = Instant::now();
-            let a = std::hint::black_box(big.scan_among(q, rescored, 0..big.len(), |_| false));
+            let a =
+                std::hint::black_box(big.scan_among(q, rescored, (0..big.len()).map(|i| (i, ALL_VECTORS)), |_| false));
             full.push(t.elapsed());
             let t = Instant::now();
             let b = std::hint::black_box(big.scan(q, rescored, |_| false));
@@ -174,7 +175,7 @@ fn run() -> Res<()> {
         }
         println!(
             "\n{n} claims, the {rescored} best: the int8 scan of all ({} MB of codes), median {:.2} ms; \
-             `scan` (the sign bits keep {kept} claims for the int8 scan), median {:.2} ms, of which the \
+             `scan` (the sign bits keep {kept} vectors for the int8 scan), median {:.2} ms, of which the \
              sign bits {:.2} ms; {:.3} of its claims are the full scan's",
             (n * PER_CLAIM * DIM) >> 20,
             median(full),

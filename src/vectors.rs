@@ -1,4 +1,5 @@
-//! Claim embeddings kept in the index: encoded into a bytes fast field, quantized to int8 once per segment, searched by an int8 scan with exact f32 rescoring.
+//! Claim embeddings kept in the index: encoded into a bytes fast field, quantized to int8 once per segment, searched by an int8 scan with exact f32 rescoring
+//! (in large segments, of the vectors nearest by their sign bits only).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -116,20 +117,22 @@ unsafe fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
 pub struct Quantized {
     codes: Vec<i8>,
     scales: Vec<f32>,
-    /// The sign bits of each vector about `mean` ([`Quantized::build_prefilter`]), `WORDS` words each.
+    /// The sign bits of each vector about `mean` ([`Quantized::build_prefilter`]), `WORDS` words
+    /// each, in blocks of [`BLOCK`] claims.
     bits: Vec<u64>,
     /// The mean of the vectors, which the sign bits are taken about.
     mean: Vec<f32>,
 }
 
-/// Segments with at least this many claims find the claims for their int8 scan by the vectors'
+/// Segments with at least this many claims find the vectors for their int8 scan by the vectors'
 /// sign bits first (48 bytes a vector against 384), since at a million claims the int8 codes
 /// alone are 730 MB to read for every query.
 pub const PREFILTER_MIN: usize = 50_000;
-/// The sign-bit stage keeps one claim in this many (and at least [`PREFILTER_FACTOR`] times the
-/// claims the scan returns) for the int8 scan.
+/// The sign-bit stage keeps as many vectors as one claim in this many has (one vector in
+/// `PER_CLAIM` × this many), and at least [`PREFILTER_FACTOR`] times the claims the scan
+/// returns, for the int8 scan. Only the vectors kept are scanned, not their claims' others.
 pub const PREFILTER_SHARE: usize = 16;
-/// The sign-bit stage keeps at least this many times the claims the scan returns.
+/// The sign-bit stage keeps at least this many vectors for each claim the scan returns.
 pub const PREFILTER_FACTOR: usize = 4;
 /// How many threads scan a segment of `claims` claims: one per core (at most 8) once the segment
 /// has its sign bits ([`PREFILTER_MIN`] claims or more), else one.
@@ -183,17 +186,31 @@ fn sign_bits(value: impl Fn(usize) -> f32) -> [u64; WORDS] {
     w
 }
 
-/// The Hamming distance of `query` to each claim's nearer vector, for claims of `PER_CLAIM`
-/// vectors of `WORDS` words each in `bits`.
+/// Claims whose sign bits lie together: the bits are stored in blocks of this many claims, word
+/// by word (the first word of each of the block's claims, then the second...), so that one
+/// 512-bit register holds the same word of every claim in a block.
+const BLOCK: usize = 8;
+/// Words of sign bits in one block.
+const BLOCK_WORDS: usize = BLOCK * PER_CLAIM * WORDS;
+
+/// The sign bits of a block's claims, laid out as [`BLOCK`] describes: `words[w][c]` for word `w`
+/// (of all the claims' vectors in turn) of claim `c` of the block.
+fn block_word(block: &[u64], vector: usize, word: usize, claim: usize) -> u64 {
+    block[(vector * WORDS + word) * BLOCK + claim]
+}
+
+/// The Hamming distance of `query` to every vector of whole blocks of claims in `bits`
+/// ([`BLOCK`]): for each block, the distances of its claims' first vectors, then of their
+/// second vectors, and so on.
 #[inline(always)]
 fn hamming_portable(bits: &[u64], query: &[u64; WORDS], out: &mut Vec<u16>) {
-    for claim in bits.chunks_exact(PER_CLAIM * WORDS) {
-        let mut best = u32::MAX;
-        for v in claim.chunks_exact(WORDS) {
-            let d: u32 = v.iter().zip(query).map(|(a, b)| (a ^ b).count_ones()).sum();
-            best = best.min(d);
+    for block in bits.chunks_exact(BLOCK_WORDS) {
+        for v in 0..PER_CLAIM {
+            for c in 0..BLOCK {
+                let d: u32 = (0..WORDS).map(|w| (block_word(block, v, w, c) ^ query[w]).count_ones()).sum();
+                out.push(d as u16);
+            }
         }
-        out.push(best as u16);
     }
 }
 
@@ -205,14 +222,66 @@ fn hamming_popcnt(bits: &[u64], query: &[u64; WORDS], out: &mut Vec<u16>) {
     hamming_portable(bits, query, out)
 }
 
+/// [`hamming_portable`] with AVX-512: a block's claims side by side in one register, counted by
+/// `vpopcntq`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+fn hamming_avx512(bits: &[u64], query: &[u64; WORDS], out: &mut Vec<u16>) {
+    use std::arch::x86_64::*;
+    let q: [__m512i; WORDS] = std::array::from_fn(|w| _mm512_set1_epi64(query[w] as i64));
+    for block in bits.chunks_exact(BLOCK_WORDS) {
+        for v in 0..PER_CLAIM {
+            let mut acc = _mm512_setzero_si512();
+            for (w, qw) in q.iter().enumerate() {
+                let at = &block[(v * WORDS + w) * BLOCK..(v * WORDS + w + 1) * BLOCK];
+                // SAFETY: `at` is BLOCK = 8 u64s, 64 bytes; loadu has no alignment requirement.
+                let x = unsafe { _mm512_loadu_si512(at.as_ptr().cast()) };
+                acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(x, *qw)));
+            }
+            let mut d = [0u16; BLOCK];
+            // SAFETY: `d` is 8 u16s, 16 bytes, the size of the register stored.
+            unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), _mm512_cvtepi64_epi16(acc)) };
+            out.extend_from_slice(&d);
+        }
+    }
+}
+
 fn hamming(bits: &[u64], query: &[u64; WORDS], out: &mut Vec<u16>) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("popcnt") {
-        // SAFETY: the CPU supports popcnt, checked just above.
-        return unsafe { hamming_popcnt(bits, query, out) };
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
+            // SAFETY: the CPU supports both, checked just above.
+            return unsafe { hamming_avx512(bits, query, out) };
+        }
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: the CPU supports popcnt, checked just above.
+            return unsafe { hamming_popcnt(bits, query, out) };
+        }
     }
     hamming_portable(bits, query, out)
 }
+
+/// How many of `dists` have each distance up to `DIM` (larger ones, which no vector has, are not
+/// counted). Four histograms in turn, added at the end: most distances fall in a few values, and
+/// one histogram would wait on its own last increment of the same count.
+fn histogram(dists: &[u16]) -> [usize; DIM + 1] {
+    let mut hist = [[0u32; DIM + 2]; 4];
+    let mut quads = dists.chunks_exact(4);
+    for d in &mut quads {
+        for (h, x) in hist.iter_mut().zip(d) {
+            h[usize::from(*x).min(DIM + 1)] += 1;
+        }
+    }
+    for x in quads.remainder() {
+        hist[0][usize::from(*x).min(DIM + 1)] += 1;
+    }
+    std::array::from_fn(|d| hist.iter().map(|h| h[d] as usize).sum())
+}
+
+/// A claim kept for the int8 scan, and which of its vectors to score (bit `j` for vector `j`).
+pub type Kept = (usize, u8);
+/// Every vector of a claim, as a [`Kept`] mask.
+pub const ALL_VECTORS: u8 = (1 << PER_CLAIM) - 1;
 
 impl Quantized {
     /// Appends one claim's vectors (`PER_CLAIM * DIM` floats).
@@ -233,23 +302,32 @@ impl Quantized {
         self.scales.is_empty()
     }
 
-    /// Asks the CPU to bring claim `i`'s codes into cache (a hint: nothing happens elsewhere).
+    /// Asks the CPU to bring the codes of claim `i`'s vectors in `mask` into cache (a hint:
+    /// nothing happens elsewhere).
     #[inline(always)]
-    fn prefetch(&self, i: usize) {
+    fn prefetch(&self, (i, mask): Kept) {
         #[cfg(target_arch = "x86_64")]
-        if let Some(codes) = self.codes.get(i * PER_CLAIM * DIM..(i + 1) * PER_CLAIM * DIM) {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            for line in codes.chunks(64) {
-                // SAFETY: SSE is part of baseline x86-64; a prefetch reads nothing and cannot fault.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+        for v in (0..PER_CLAIM).filter(|v| mask & (1 << v) != 0) {
+            let v = i * PER_CLAIM + v;
+            if let Some(codes) = self.codes.get(v * DIM..(v + 1) * DIM) {
+                use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+                for line in codes.chunks(64) {
+                    // SAFETY: SSE is part of baseline x86-64; a prefetch reads nothing and cannot fault.
+                    unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+                }
             }
         }
     }
 
     /// The approximate similarity of claim `i` to a quantized query: the best of its vectors.
     pub fn similarity(&self, i: usize, query: &[i8], query_scale: f32) -> f32 {
+        self.similarity_of(i, ALL_VECTORS, query, query_scale)
+    }
+
+    /// [`Quantized::similarity`] over the vectors in `mask` only (bit `j` for vector `j`).
+    fn similarity_of(&self, i: usize, mask: u8, query: &[i8], query_scale: f32) -> f32 {
         let mut best = f32::NEG_INFINITY;
-        for j in 0..PER_CLAIM {
+        for j in (0..PER_CLAIM).filter(|j| mask & (1 << j) != 0) {
             let v = i * PER_CLAIM + j;
             let s = dot_i8(query, &self.codes[v * DIM..(v + 1) * DIM]) as f32 * self.scales[v] * query_scale;
             best = best.max(s);
@@ -271,39 +349,49 @@ impl Quantized {
             }
         }
         let mean: Vec<f32> = sum.iter().map(|m| (m / vectors as f64) as f32).collect();
-        let mut bits = Vec::with_capacity(vectors * WORDS);
+        // Claims past the last whole block are padded with zero bits; their distances are dropped.
+        let mut bits = vec![0u64; self.len().div_ceil(BLOCK) * BLOCK_WORDS];
         for (v, codes) in self.codes.chunks_exact(DIM).enumerate() {
-            bits.extend(sign_bits(|d| f32::from(codes[d]) * self.scales[v] - mean[d]));
+            let words = sign_bits(|d| f32::from(codes[d]) * self.scales[v] - mean[d]);
+            let (claim, vector) = (v / PER_CLAIM, v % PER_CLAIM);
+            let block = &mut bits[claim / BLOCK * BLOCK_WORDS..(claim / BLOCK + 1) * BLOCK_WORDS];
+            for (w, word) in words.into_iter().enumerate() {
+                block[(vector * WORDS + w) * BLOCK + claim % BLOCK] = word;
+            }
         }
         self.bits = bits;
         self.mean = mean;
     }
 
-    /// The claims nearest to the query by the sign bits of their vectors (Hamming distance of the
-    /// nearer of each claim's vectors), at least `keep` of them (all that tie with the last),
-    /// in claim order; every claim when the bits are not built. The claims are split among the
-    /// cores ([`parts`]).
-    pub fn prefilter(&self, query: &[f32], keep: usize) -> Vec<usize> {
+    /// The vectors nearest to the query by their sign bits (Hamming distance), at least `keep` of
+    /// them (all that tie with the last), as the claims that hold them with a mask of which
+    /// ([`Kept`]), in claim order; every claim and vector when the bits are not built. The claims
+    /// are split among the cores ([`parts`]).
+    pub fn prefilter(&self, query: &[f32], keep: usize) -> Vec<Kept> {
         self.prefilter_in(query, keep, parts(self.len()))
     }
 
     /// [`Quantized::prefilter`] in `parts` threads.
-    fn prefilter_in(&self, query: &[f32], keep: usize, parts: usize) -> Vec<usize> {
-        if self.bits.len() != self.scales.len() * WORDS || self.mean.len() != DIM || query.len() < DIM {
-            return (0..self.len()).collect();
+    fn prefilter_in(&self, query: &[f32], keep: usize, parts: usize) -> Vec<Kept> {
+        let blocks = self.len().div_ceil(BLOCK);
+        if self.bits.len() != blocks * BLOCK_WORDS || self.mean.len() != DIM || query.len() < DIM {
+            return (0..self.len()).map(|i| (i, ALL_VECTORS)).collect();
         }
         let q = sign_bits(|d| query[d] - self.mean[d]);
-        let per = PER_CLAIM * WORDS;
-        let dists = in_parts(self.len(), parts, |r| {
-            let mut dist = Vec::with_capacity(r.len());
-            hamming(&self.bits[r.start * per..r.end * per], &q, &mut dist);
-            let mut hist = [0usize; DIM + 1];
-            for d in &dist {
-                hist[usize::from(*d).min(DIM)] += 1;
+        let dists = in_parts(blocks, parts, |r| {
+            let mut dist = Vec::with_capacity(r.len() * BLOCK * PER_CLAIM);
+            hamming(&self.bits[r.start * BLOCK_WORDS..r.end * BLOCK_WORDS], &q, &mut dist);
+            // The padding of the last block is no claim: out of every count and cut.
+            for claim in self.len().max(r.start * BLOCK)..r.end * BLOCK {
+                let (b, c) = ((claim - r.start * BLOCK) / BLOCK, claim % BLOCK);
+                for v in 0..PER_CLAIM {
+                    dist[(b * PER_CLAIM + v) * BLOCK + c] = u16::MAX;
+                }
             }
-            (r.start, dist, hist)
+            let hist = histogram(&dist);
+            (r.start * BLOCK, dist, hist)
         });
-        // The smallest distance within which `keep` claims lie, from the histogram of distances.
+        // The smallest distance within which `keep` vectors lie, from the histogram of distances.
         let mut within = 0;
         let cut = (0..=DIM)
             .position(|d| {
@@ -311,18 +399,33 @@ impl Quantized {
                 within >= keep
             })
             .unwrap_or(DIM);
-        let mut out = Vec::with_capacity(keep + keep / 4);
-        for (start, dist, _) in &dists {
-            out.extend((0..dist.len()).filter(|&i| usize::from(dist[i]) <= cut).map(|i| start + i));
-        }
-        out
+        // Each part's claims within the cut, in their own threads, then in claim order.
+        let cut = cut as u16;
+        let kept = in_parts(dists.len(), dists.len(), |r| {
+            let mut out = Vec::new();
+            for (start, dist, _) in &dists[r] {
+                for (b, block) in dist.chunks_exact(BLOCK * PER_CLAIM).enumerate() {
+                    let mut masks = [0u8; BLOCK];
+                    for (v, d) in block.chunks_exact(BLOCK).enumerate() {
+                        for (m, d) in masks.iter_mut().zip(d) {
+                            *m |= u8::from(*d <= cut) << v;
+                        }
+                    }
+                    for (c, m) in masks.into_iter().enumerate().filter(|(_, m)| *m != 0) {
+                        out.push((start + b * BLOCK + c, m));
+                    }
+                }
+            }
+            out
+        });
+        kept.concat()
     }
 
     /// The `n` claims most similar to the query by their int8 codes, best first, as (index,
     /// approximate similarity); `skip` leaves claims out. Once the sign bits are built (segments
-    /// of [`PREFILTER_MIN`] claims or more build them on loading), only the claims
-    /// [`Quantized::prefilter`] keeps are scanned: one in [`PREFILTER_SHARE`], and at least
-    /// [`PREFILTER_FACTOR`] × `n`; both stages are then split among the cores.
+    /// of [`PREFILTER_MIN`] claims or more build them on loading), only the vectors
+    /// [`Quantized::prefilter`] keeps are scanned: as many as one claim in [`PREFILTER_SHARE`],
+    /// and at least [`PREFILTER_FACTOR`] × `n`; both stages are then split among the cores.
     pub fn scan(&self, query: &[f32], n: usize, skip: impl Fn(usize) -> bool + Sync) -> Vec<(usize, f32)> {
         self.scan_in(query, n, skip, parts(self.len()))
     }
@@ -330,7 +433,7 @@ impl Quantized {
     /// [`Quantized::scan`] in `parts` threads.
     fn scan_in(&self, query: &[f32], n: usize, skip: impl Fn(usize) -> bool + Sync, parts: usize) -> Vec<(usize, f32)> {
         if self.bits.is_empty() {
-            return self.scan_among(query, n, 0..self.len(), skip);
+            return self.scan_among(query, n, (0..self.len()).map(|i| (i, ALL_VECTORS)), skip);
         }
         let keep = (self.len() / PREFILTER_SHARE).max(PREFILTER_FACTOR * n);
         let kept = self.prefilter_in(query, keep, parts);
@@ -341,12 +444,12 @@ impl Quantized {
         best
     }
 
-    /// [`Quantized::scan`] over the claims `among` only.
+    /// [`Quantized::scan`] over the claims `among` only, on the vectors of each one's mask.
     pub fn scan_among(
         &self,
         query: &[f32],
         n: usize,
-        among: impl Iterator<Item = usize> + Clone,
+        among: impl Iterator<Item = Kept> + Clone,
         skip: impl Fn(usize) -> bool,
     ) -> Vec<(usize, f32)> {
         let mut q = Vec::with_capacity(DIM);
@@ -356,11 +459,11 @@ impl Quantized {
         // The claims the sign bits keep lie apart in memory: ask for the codes of the claim
         // `PREFETCH_AHEAD` places on while this one is scored, so that memory is not waited for.
         let mut ahead = among.clone().skip(PREFETCH_AHEAD);
-        for i in among {
+        for (i, mask) in among {
             if let Some(j) = ahead.next() {
                 self.prefetch(j);
             }
-            let s = self.similarity(i, &q, qs);
+            let s = self.similarity_of(i, mask, &q, qs);
             if s <= floor || skip(i) {
                 continue;
             }
@@ -713,7 +816,7 @@ mod tests {
     fn the_sign_bits_keep_the_nearest_claims() {
         let (_, mut q) = random_claims(2000, 5000);
         // Before the bits are built, nothing is filtered out.
-        assert_eq!(q.prefilter(&unit(1), 10).len(), 2000);
+        assert_eq!(q.prefilter(&unit(1), 10), (0..2000).map(|i| (i, ALL_VECTORS)).collect::<Vec<_>>());
         q.build_prefilter();
         let keep = 2000 / PREFILTER_SHARE;
         for probe in [0u64, 777, 1999] {
@@ -723,8 +826,10 @@ mod tests {
             let norm = dot(&query, &query).sqrt();
             query.iter_mut().for_each(|x| *x /= norm);
             let kept = q.prefilter(&query, keep);
-            assert!(kept.len() >= keep && kept.len() < 2000 / 4, "kept {} claims", kept.len());
-            assert!(kept.contains(&(probe as usize)), "the sign bits lost claim {probe}");
+            let vectors: u32 = kept.iter().map(|(_, m)| m.count_ones()).sum();
+            assert!(vectors as usize >= keep && kept.len() < 2000 / 4, "kept {} claims", kept.len());
+            // The title vector, which the query is near.
+            assert!(kept.contains(&(probe as usize, 0b10)), "the sign bits lost claim {probe}");
             assert_eq!(q.scan_among(&query, 10, kept.into_iter(), |_| false)[0].0, probe as usize);
             // `scan` goes through the bits once they are built.
             assert_eq!(q.scan(&query, 10, |_| false)[0].0, probe as usize);
@@ -736,6 +841,69 @@ mod tests {
                 assert_eq!(q.scan_in(&query, 40, skip, parts), q.scan_in(&query, 40, skip, 1), "{parts} parts");
             }
         }
+    }
+
+    #[test]
+    fn the_hamming_distance_is_the_same_on_every_path() {
+        // 21 claims: two whole blocks and a padded one, built as `build_prefilter` builds them.
+        let (claims, mut q) = random_claims(21, 300);
+        q.build_prefilter();
+        let query = unit(9);
+        let qbits = sign_bits(|d| query[d] - q.mean[d]);
+        // Claim by claim, each vector's distance.
+        let want: Vec<[u16; PER_CLAIM]> = claims
+            .iter()
+            .map(|c| {
+                let mut codes = Vec::new();
+                std::array::from_fn(|v| {
+                    codes.clear();
+                    let s = quantize(&c[v * DIM..(v + 1) * DIM], &mut codes);
+                    let bits = sign_bits(|d| f32::from(codes[d]) * s - q.mean[d]);
+                    bits.iter().zip(&qbits).map(|(a, b)| (a ^ b).count_ones() as u16).sum::<u16>()
+                })
+            })
+            .collect();
+        // The kernels give them block by block, vector by vector within a block.
+        let padded = |d: Vec<u16>| -> Vec<[u16; PER_CLAIM]> {
+            (0..claims.len())
+                .map(|c| std::array::from_fn(|v| d[(c / BLOCK * PER_CLAIM + v) * BLOCK + c % BLOCK]))
+                .collect()
+        };
+        let mut out = Vec::new();
+        hamming_portable(&q.bits, &qbits, &mut out);
+        assert_eq!(out.len(), 24 * PER_CLAIM);
+        assert_eq!(padded(out), want, "portable");
+        let mut out = Vec::new();
+        hamming(&q.bits, &qbits, &mut out);
+        assert_eq!(padded(out), want, "dispatched");
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
+            let mut out = Vec::new();
+            // SAFETY: the CPU supports both.
+            unsafe { hamming_avx512(&q.bits, &qbits, &mut out) };
+            assert_eq!(padded(out), want, "AVX-512");
+        }
+        let flat: Vec<u16> = want.iter().flatten().copied().chain([u16::MAX, DIM as u16 + 1]).collect();
+        let hist = histogram(&flat);
+        for d in [0, flat[0] as usize, flat[41] as usize, DIM] {
+            assert_eq!(hist[d], flat.iter().filter(|x| **x as usize == d).count(), "distance {d}");
+        }
+        assert_eq!(hist.iter().sum::<usize>(), want.len() * PER_CLAIM, "only distances up to DIM count");
+        // The cut: the vectors kept are the nearest, and each claim's mask names them.
+        for keep in [1, 5, 17, 42] {
+            let kept = q.prefilter(&query, keep);
+            let cut = (0..=DIM).find(|&d| flat[..42].iter().filter(|x| usize::from(**x) <= d).count() >= keep).unwrap();
+            let expect: Vec<Kept> = want
+                .iter()
+                .enumerate()
+                .map(|(c, d)| (c, (0..PER_CLAIM).filter(|&v| usize::from(d[v]) <= cut).fold(0u8, |m, v| m | 1 << v)))
+                .filter(|(_, m)| *m != 0)
+                .collect();
+            assert_eq!(kept, expect, "keep {keep}");
+        }
+        // Asked for more than there are, every claim comes with every vector, and the padding
+        // of the last block with none.
+        assert_eq!(q.prefilter(&query, 1000), (0..21).map(|c| (c, ALL_VECTORS)).collect::<Vec<_>>());
     }
 
     #[test]
