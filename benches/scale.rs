@@ -456,7 +456,8 @@ fn child_lent(n: usize, merge: bool, keep: Option<String>) -> Res<Value> {
         (0..2 * DIM).map(|j| v[(j / DIM) * DIM + (j % DIM + turn) % DIM]).collect()
     };
 
-    let temp = tempfile::tempdir()?;
+    // A kept index needs no temporary directory; any other is removed when this returns.
+    let mut temp = None;
     let dir = match &keep {
         Some(k) => {
             let d = PathBuf::from(k).join("index");
@@ -466,7 +467,7 @@ fn child_lent(n: usize, merge: bool, keep: Option<String>) -> Res<Value> {
             std::fs::write(Path::new(k).join("statements.txt"), statements.join("\n") + "\n")?;
             d
         }
-        None => temp.path().to_path_buf(),
+        None => temp.insert(tempfile::tempdir()?).path().to_path_buf(),
     };
     let idx = ClaimIndex::create_in_dir(&dir)?.with_embedder(embedder);
     let t = Instant::now();

@@ -50,8 +50,11 @@ pub fn quantize(v: &[f32], out: &mut Vec<i8>) -> f32 {
 fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     #[cfg(target_arch = "x86_64")]
     {
-        if std::arch::is_x86_feature_detected!("avx512vnni") && std::arch::is_x86_feature_detected!("avx512bw") {
-            // SAFETY: the CPU supports both (and AVX-512F, which they build on), checked just above.
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+        {
+            // SAFETY: the CPU supports all three, checked just above.
             return unsafe { dot_i8_vnni(a, b) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
@@ -673,8 +676,10 @@ impl VectorCache {
     }
 
     /// The `k` live claims most similar to `query` (a unit vector): the best of the cosines
-    /// to each claim's statement and title, highest first. An int8 scan of every claim picks
-    /// `max(RESCORE_FACTOR * k, RESCORE_MIN)` of them, and their f32 vectors rank those.
+    /// to each claim's statement and title, highest first. An int8 scan of every claim (in
+    /// segments of [`PREFILTER_MIN`] claims or more, of the vectors their sign bits keep,
+    /// [`Quantized::scan`]) picks `max(RESCORE_FACTOR * k, RESCORE_MIN)` of them, and their f32
+    /// vectors rank those.
     pub fn nearest(&self, searcher: &Searcher, query: &[f32], k: usize) -> Result<Vec<(DocAddress, f32)>> {
         let n = (k * RESCORE_FACTOR).max(RESCORE_MIN);
         let mut pool: Vec<(u32, usize, f32)> = Vec::new();
@@ -803,8 +808,11 @@ mod tests {
                 assert_eq!(unsafe { dot_i8_avx2(&a, &b) }, plain, "AVX2, {n} dimensions");
             }
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx512vnni") && std::arch::is_x86_feature_detected!("avx512bw") {
-                // SAFETY: the CPU supports both.
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512bw")
+                && std::arch::is_x86_feature_detected!("avx512vnni")
+            {
+                // SAFETY: the CPU supports all three.
                 assert_eq!(unsafe { dot_i8_vnni(&a, &b) }, plain, "AVX-512 VNNI, {n} dimensions");
             }
         }
