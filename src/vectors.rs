@@ -167,7 +167,7 @@ pub const PREFILTER_MIN: usize = 50_000;
 /// The sign-bit stage keeps as many vectors as one claim in this many has (one vector in
 /// `PER_CLAIM` × this many), and at least [`PREFILTER_FACTOR`] times the claims the scan
 /// returns, for the int8 scan. Only the vectors kept are scanned, not their claims' others.
-pub const PREFILTER_SHARE: usize = 16;
+pub const PREFILTER_SHARE: usize = 12;
 /// The sign-bit stage keeps at least this many vectors for each claim the scan returns.
 pub const PREFILTER_FACTOR: usize = 4;
 /// How many threads scan a segment of `claims` claims: one per core (at most 8) once the segment
