@@ -31,7 +31,6 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() {
-    claimdex::embed::configure_threads(); // as the claimdex binary does
     if let Err(e) = run() {
         eprintln!("ann: {e}");
         std::process::exit(1);

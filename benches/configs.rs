@@ -30,7 +30,6 @@ use claimdex::{ClaimIndex, MatchRequest};
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    claimdex::embed::configure_threads(); // as the claimdex binary does
     if let Err(e) = run() {
         eprintln!("configs: {e}");
         std::process::exit(1);

@@ -70,7 +70,6 @@ const TOP: usize = 5;
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 fn main() {
-    claimdex::embed::configure_threads(); // as the claimdex binary does
     if let Err(e) = run() {
         eprintln!("scale: {e}");
         std::process::exit(1);

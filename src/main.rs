@@ -9,7 +9,6 @@ use clap::Parser;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    claimdex::embed::configure_threads();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
