@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use claimdex::vectors::{
-    exact_similarity, Quantized, ALL_VECTORS, DIM, PER_CLAIM, PREFILTER_FACTOR, PREFILTER_MIN, PREFILTER_SHARE,
+    exact_similarity, prefilter_keep, Quantized, ALL_VECTORS, DIM, PER_CLAIM, PREFILTER_MIN, PREFILTER_SHARE,
     RESCORE_FACTOR, RESCORE_MIN,
 };
 use claimdex::Embedder;
@@ -105,7 +105,7 @@ fn run() -> Res<()> {
     // claims or more, whatever the size of this index. `scan` also keeps at least
     // PREFILTER_FACTOR × rescored, which here would be most of the index; at a million claims
     // the share decides, so these rows keep the share alone to show what it loses.
-    for (k, share) in [(10, 1), (100, 1), (10, PREFILTER_SHARE), (100, PREFILTER_SHARE), (10, 32), (100, 32)] {
+    for (k, share) in [(10, 1), (100, 1), (10, PREFILTER_SHARE), (100, PREFILTER_SHARE), (10, 32), (100, 32), (20, 19)] {
         let n = (k * RESCORE_FACTOR).max(RESCORE_MIN);
         let (mut found, mut top1) = (0usize, 0usize);
         let (mut t_exact, mut t_approx) = (Vec::new(), Vec::new());
@@ -157,7 +157,7 @@ fn run() -> Res<()> {
             big.build_prefilter(); // as a segment of that size does on loading
         }
         let rescored = (10 * RESCORE_FACTOR).max(RESCORE_MIN);
-        let kept = if n >= PREFILTER_MIN { (n / PREFILTER_SHARE).max(PREFILTER_FACTOR * rescored) } else { n };
+        let kept = if n >= PREFILTER_MIN { prefilter_keep(n, rescored) } else { n };
         let (mut full, mut filtered, mut bits, mut same) = (Vec::new(), Vec::new(), Vec::new(), 0usize);
         for q in &qvecs {
             let t = Instant::now();
