@@ -923,6 +923,18 @@ mod tests {
     }
 
     #[test]
+    fn the_sign_bits_keep_in_proportion_to_the_claims_returned() {
+        let million = 1_000_000;
+        // The defaults' 100 candidates rescore 400 claims: one claim's worth in 12, as before.
+        assert_eq!(prefilter_keep(million, PREFILTER_AT), million / PREFILTER_SHARE);
+        // Screening's 20 rescore 256: in proportion, one in 18.75.
+        assert_eq!(prefilter_keep(million, RESCORE_MIN), 53_333);
+        assert_eq!(prefilter_keep(million, 2 * PREFILTER_AT), 2 * million / PREFILTER_SHARE);
+        // Never fewer than PREFILTER_FACTOR vectors for each claim returned.
+        assert_eq!(prefilter_keep(10_000, RESCORE_MIN), PREFILTER_FACTOR * RESCORE_MIN);
+    }
+
+    #[test]
     fn the_hamming_distance_is_the_same_on_every_path() {
         // 21 claims: two whole blocks and a padded one, built as `build_prefilter` builds them.
         let (claims, mut q) = random_claims(21, 300);
