@@ -305,7 +305,11 @@ mod bert {
                     let p = format!("encoder.layer.{i}");
                     let a = format!("{p}.attention.self");
                     Ok(Layer {
-                        qkv: w.linear(&[&format!("{a}.query"), &format!("{a}.key"), &format!("{a}.value")], DIM, DIM)?,
+                        qkv: w.linear(
+                            &[&format!("{a}.query"), &format!("{a}.key"), &format!("{a}.value")],
+                            DIM,
+                            DIM,
+                        )?,
                         attention_out: w.linear(&[&format!("{p}.attention.output.dense")], DIM, DIM)?,
                         attention_norm: w.norm(&format!("{p}.attention.output.LayerNorm"), eps)?,
                         intermediate: w.linear(&[&format!("{p}.intermediate.dense")], DIM, inter)?,
@@ -462,13 +466,12 @@ mod bert {
             if split && panels > 1 && rows * self.inputs * self.outputs >= SPLIT_MIN {
                 let half = panels / 2;
                 // Each half writes its own columns of every row: hand each its rows' pieces.
-                let (mut left, mut right): (Vec<&mut [f32]>, Vec<&mut [f32]>) = y
-                    .chunks_exact_mut(self.outputs)
-                    .map(|row| row.split_at_mut(half * PANEL))
-                    .unzip();
-                rayon::join(|| self.panels_into(x, rows, 0..half, &mut left), || {
-                    self.panels_into(x, rows, half..panels, &mut right)
-                });
+                let (mut left, mut right): (Vec<&mut [f32]>, Vec<&mut [f32]>) =
+                    y.chunks_exact_mut(self.outputs).map(|row| row.split_at_mut(half * PANEL)).unzip();
+                rayon::join(
+                    || self.panels_into(x, rows, 0..half, &mut left),
+                    || self.panels_into(x, rows, half..panels, &mut right),
+                );
             } else {
                 let mut all: Vec<&mut [f32]> = y.chunks_exact_mut(self.outputs).collect();
                 self.panels_into(x, rows, 0..panels, &mut all);
@@ -594,9 +597,8 @@ mod bert {
                     let plain: Vec<f32> = (0..rows * outputs)
                         .map(|i| {
                             let (r, o) = (i / outputs, i % outputs);
-                            let dot: f64 = (0..inputs)
-                                .map(|k| x[r * inputs + k] as f64 * weight[o * inputs + k] as f64)
-                                .sum();
+                            let dot: f64 =
+                                (0..inputs).map(|k| x[r * inputs + k] as f64 * weight[o * inputs + k] as f64).sum();
                             (dot + bias[o] as f64) as f32
                         })
                         .collect();

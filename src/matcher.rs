@@ -1350,10 +1350,7 @@ mod tests {
         custom.set("semantic_weight=0.7").expect("a setting");
         custom.set("semantic_context=false").expect("a setting");
         let s = custom.screened();
-        assert_eq!(
-            (s.candidates, s.semantic_candidates, s.evidence_candidates, s.rerank_depth),
-            (20, 20, 0, 5)
-        );
+        assert_eq!((s.candidates, s.semantic_candidates, s.evidence_candidates, s.rerank_depth), (20, 20, 0, 5));
         assert_eq!(s.evidence_weight, 0.0);
         assert_eq!((s.semantic_weight, s.semantic_context), (0.7, false));
         assert_eq!(MatchConfig::screening().semantic_weight, MatchConfig::default().semantic_weight);
