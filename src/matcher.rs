@@ -210,7 +210,8 @@ impl Default for MatchConfig {
 
 impl MatchConfig {
     /// Claims-only screening: 20 lexical and 20 semantic candidates, the evidence passages
-    /// neither searched nor scored, the best 5 re-ranked by the match model ([`MatchConfig::screened`] defaults).
+    /// neither searched nor scored, the best 5 re-ranked by the match model
+    /// ([`MatchConfig::screened`] defaults).
     /// 3–4.5× faster than the defaults on claims with article passages (0.28 against 1.21 ms at
     /// 10k generated claims, 5.2 against 15.5 at 1M; docs/benchmarks-speed.md), as good where
     /// claims have no passages (CheckThat! 2020 MAP@5 0.839 train / 0.799 dev, the defaults 0.841

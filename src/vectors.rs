@@ -174,13 +174,14 @@ pub const PREFILTER_SHARE: usize = 12;
 /// [`RESCORE_MIN`] = 256 claims, so keep one claim's worth in 18.75 (recall@20 on the 2021-2B
 /// vectors, filter forced on: 0.991 at one in 19, 0.996 at one in 12).
 pub const PREFILTER_AT: usize = 400;
+/// The sign-bit stage keeps at least this many vectors for each claim the scan returns.
+pub const PREFILTER_FACTOR: usize = 4;
 
 /// How many vectors the sign bits keep in a segment of `claims` claims for a scan returning `n`.
 pub fn prefilter_keep(claims: usize, n: usize) -> usize {
     (claims * n / (PREFILTER_SHARE * PREFILTER_AT)).max(PREFILTER_FACTOR * n)
 }
-/// The sign-bit stage keeps at least this many vectors for each claim the scan returns.
-pub const PREFILTER_FACTOR: usize = 4;
+
 /// How many threads scan a segment of `claims` claims: one per core (at most 8) once the segment
 /// has its sign bits ([`PREFILTER_MIN`] claims or more), else one.
 fn parts(claims: usize) -> usize {
