@@ -849,6 +849,34 @@ mod tests {
         Ok(())
     }
 
+    /// A server embeds statements from many threads at once, each splitting its products in
+    /// the same two-thread pool: every vector is the one the statement gets alone, to the bit.
+    #[test]
+    fn statements_embedded_at_once_are_the_ones_embedded_alone() -> Result<()> {
+        let Some(embedder) = model() else {
+            return Ok(());
+        };
+        let texts = ["We are fully committed to the amnesty decree", "The economy grew faster than ever before"];
+        let alone: Vec<Vec<f32>> = texts.iter().map(|t| embedder.embed_one(t)).collect::<Result<_>>()?;
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|w| {
+                    let (embedder, alone) = (&embedder, &alone);
+                    s.spawn(move || {
+                        for i in 0..6 {
+                            let k = (w + i) % texts.len();
+                            assert_eq!(embedder.embed_one(texts[k]).expect("embedding"), alone[k], "{}", texts[k]);
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.join().expect("a worker panicked");
+            }
+        });
+        Ok(())
+    }
+
     /// The reference comes from `scripts/reference-embedding.py`, an independent numpy
     /// re-implementation of the sentence-transformers pipeline (BERT in float64, mean pooling,
     /// L2 normalisation). sentence-transformers itself needs torch, which PyPI only ships as a
