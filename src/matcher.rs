@@ -1412,7 +1412,7 @@ mod tests {
                 .map(|i| {
                     let n = part * 150 + i;
                     let text: Vec<&str> = (0..1 + n % 5).map(|k| words[(n * 5 + k * k * 7) % words.len()]).collect();
-                    let text = format!("{} {n}.", text.join(" ").repeat(1 + n % 3));
+                    let text = format!("{} {n}.", vec![text.join(" "); 1 + n % 3].join(" "));
                     record(serde_json::json!({"kind": "claim", "id": format!("c{n}"), "text": text}))
                 })
                 .collect();
