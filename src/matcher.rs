@@ -1400,24 +1400,37 @@ mod tests {
         Ok(())
     }
 
-    /// The windowed union passes on every document of tantivy's union of the same terms, in
-    /// order and with its score, whatever the window (64 documents cuts the fixture's segments
-    /// into several), with boosts and with a term no claim has.
-    #[test]
-    fn the_union_in_windows_scores_every_document_as_tantivys_union_does() -> Result<()> {
+    /// The words of [`word_mix_index`]'s claims.
+    const WORDS: [&str; 9] =
+        ["amnesty", "decree", "taliban", "soldiers", "report", "killings", "schools", "border", "taxes"];
+
+    /// An index of claims in three commits (so three segments until merged) of `per_commit`
+    /// claims each: claim `n` (the `i`th of its commit) says `text(n, i)` and its number.
+    fn word_mix_index(per_commit: usize, text: impl Fn(usize, usize) -> String) -> Result<ClaimIndex> {
         let idx = ClaimIndex::create_in_ram()?;
-        let words = ["amnesty", "decree", "taliban", "soldiers", "report", "killings", "schools", "border", "taxes"];
         for part in 0..3 {
-            let records: Vec<Record> = (0..150)
+            let records: Vec<Record> = (0..per_commit)
                 .map(|i| {
-                    let n = part * 150 + i;
-                    let text: Vec<&str> = (0..1 + n % 5).map(|k| words[(n * 5 + k * k * 7) % words.len()]).collect();
-                    let text = format!("{} {n}.", vec![text.join(" "); 1 + n % 3].join(" "));
+                    let n = part * per_commit + i;
+                    let text = format!("{} {n}.", text(n, i));
                     record(serde_json::json!({"kind": "claim", "id": format!("c{n}"), "text": text}))
                 })
                 .collect();
             idx.upsert(&records)?;
         }
+        Ok(idx)
+    }
+
+    /// The windowed union passes on every document of tantivy's union of the same terms, in
+    /// order and with its score, whatever the window (64 documents cuts the fixture's segments
+    /// into several), with boosts and with a term no claim has.
+    #[test]
+    fn the_union_in_windows_scores_every_document_as_tantivys_union_does() -> Result<()> {
+        // Some words said several times, so that term frequencies vary.
+        let idx = word_mix_index(150, |n, _| {
+            let text: Vec<&str> = (0..1 + n % 5).map(|k| WORDS[(n * 5 + k * k * 7) % WORDS.len()]).collect();
+            vec![text.join(" "); 1 + n % 3].join(" ")
+        })?;
         let searcher = idx.searcher();
         let f = idx.fields();
         let stats = BodyStats::new(&searcher, f);
@@ -1495,23 +1508,14 @@ mod tests {
 
     #[test]
     fn the_exhaustive_union_finds_what_block_max_wand_finds() -> Result<()> {
-        let idx = ClaimIndex::create_in_ram()?;
-        let words = ["amnesty", "decree", "taliban", "soldiers", "report", "killings", "schools", "border", "taxes"];
-        // 300 claims in three commits (so three segments), each a different mix of the words;
-        // the first claim of each commit also says "viaduct".
-        for part in 0..3 {
-            let records: Vec<Record> = (0..100)
-                .map(|i| {
-                    let n = part * 100 + i;
-                    let mut text: Vec<&str> = (0..1 + n % 7).map(|k| words[(n * 7 + k * k * 3) % words.len()]).collect();
-                    if i == 0 {
-                        text.push("viaduct");
-                    }
-                    record(serde_json::json!({"kind": "claim", "id": format!("c{n}"), "text": format!("{} {n}.", text.join(" "))}))
-                })
-                .collect();
-            idx.upsert(&records)?;
-        }
+        // 300 claims; the first claim of each commit also says "viaduct".
+        let idx = word_mix_index(100, |n, i| {
+            let mut text: Vec<&str> = (0..1 + n % 7).map(|k| WORDS[(n * 7 + k * k * 3) % WORDS.len()]).collect();
+            if i == 0 {
+                text.push("viaduct");
+            }
+            text.join(" ")
+        })?;
         let searcher = idx.searcher();
         assert!(searcher.segment_readers().len() >= 3);
         let f = idx.fields();
