@@ -459,18 +459,24 @@ impl Exhaustive {
         }
     }
 
-    /// Each term with its BM25 weight, as `TermQuery` weighs a term (`Bm25Weight::for_terms`
-    /// of one term), boosted.
+    /// Each term with its boosted BM25 weight ([`term_weight`]).
     fn weighed_terms(&self, stats: &dyn Bm25StatisticsProvider) -> tantivy::Result<Vec<(Term, Bm25Weight)>> {
         let num_docs = stats.total_num_docs()?;
-        let mut terms = Vec::with_capacity(self.terms.len());
-        for (term, boost) in &self.terms {
-            let average_fieldnorm = stats.total_num_tokens(term.field())? as f32 / num_docs as f32;
-            let w = Bm25Weight::for_one_term_without_explain(stats.doc_freq(term)?, num_docs, average_fieldnorm);
-            terms.push((term.clone(), w.boost_by(boost.unwrap_or(1.0))));
-        }
-        Ok(terms)
+        self.terms.iter().map(|(term, boost)| Ok((term.clone(), term_weight(stats, num_docs, term, *boost)?))).collect()
     }
+}
+
+/// A term's BM25 weight as `TermQuery` weighs a term (`Bm25Weight::for_terms` of one term), times
+/// its boost; `num_docs` is `stats.total_num_docs()`.
+fn term_weight(
+    stats: &dyn Bm25StatisticsProvider,
+    num_docs: u64,
+    term: &Term,
+    boost: Option<f32>,
+) -> tantivy::Result<Bm25Weight> {
+    let average_fieldnorm = stats.total_num_tokens(term.field())? as f32 / num_docs as f32;
+    let w = Bm25Weight::for_one_term_without_explain(stats.doc_freq(term)?, num_docs, average_fieldnorm);
+    Ok(w.boost_by(boost.unwrap_or(1.0)))
 }
 
 impl Query for Exhaustive {
@@ -672,12 +678,8 @@ fn exact_scores(
     top: Vec<(f32, DocAddress)>,
 ) -> Result<Vec<(f32, DocAddress)>> {
     let num_docs = Bm25StatisticsProvider::total_num_docs(stats)?;
-    let mut weights: Vec<Bm25Weight> = Vec::with_capacity(clauses.len());
-    for c in clauses {
-        let average_fieldnorm = stats.total_num_tokens(c.term.field())? as f32 / num_docs as f32;
-        let w = Bm25Weight::for_one_term_without_explain(stats.doc_freq(&c.term)?, num_docs, average_fieldnorm);
-        weights.push(w.boost_by(c.boost.unwrap_or(1.0)));
-    }
+    let weights: Vec<Bm25Weight> =
+        clauses.iter().map(|c| term_weight(stats, num_docs, &c.term, c.boost)).collect::<tantivy::Result<_>>()?;
     let mut order: Vec<usize> = (0..top.len()).collect();
     order.sort_by_key(|&i| top[i].1);
     let mut out: Vec<(f32, DocAddress)> = top.iter().map(|(_, a)| (0.0, *a)).collect();
