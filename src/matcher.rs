@@ -565,22 +565,40 @@ impl<'a> Cursor<'a> {
 /// this was a little faster than 65,536 documents (p50 1.43–1.45 against 1.46–1.55 ms).
 const WINDOW_DOCS: usize = 1 << 14;
 
-/// The scores of a window of documents, which of them hold a term (`seen`, a bit each), and
-/// which words of `seen` have a bit set (`words`, a bit each).
+/// The scores of a window of documents, their bounds, which of them hold a term (`seen`, a bit
+/// each), which words of `seen` have a bit set (`words`, a bit each), and the postings that fell
+/// in the window.
 struct Window<const W: usize> {
     scores: Box<[f32; W]>,
+    bounds: Box<[f32; W]>,
     seen: Box<[u64]>,
     words: Box<[u64]>,
+    hits: Vec<Hit>,
     /// A search is using the window (set while it runs; still set if one panicked midway).
     busy: bool,
+}
+
+/// A posting in the window: document `k` of the window holds the term of cursor `cursor`
+/// `tf` times.
+#[derive(Clone, Copy)]
+struct Hit {
+    k: u32,
+    cursor: u32,
+    tf: u32,
 }
 
 impl<const W: usize> Window<W> {
     fn new() -> Self {
         assert!(W.is_power_of_two() && W >= 64, "a window is a power of two of at least 64 documents");
-        let scores = vec![0f32; W].into_boxed_slice().try_into().expect("W scores");
-        let words = vec![0u64; (W / 64).div_ceil(64)].into_boxed_slice();
-        Window { scores, seen: vec![0u64; W / 64].into_boxed_slice(), words, busy: false }
+        let zeros = || vec![0f32; W].into_boxed_slice().try_into().expect("W scores");
+        Window {
+            scores: zeros(),
+            bounds: zeros(),
+            seen: vec![0u64; W / 64].into_boxed_slice(),
+            words: vec![0u64; (W / 64).div_ceil(64)].into_boxed_slice(),
+            hits: Vec::new(),
+            busy: false,
+        }
     }
 }
 
@@ -591,20 +609,23 @@ thread_local! {
 }
 
 /// The union of the cursors' terms, term at a time within windows of `W` documents: from the
-/// first document any term still has, each term adds the score of each of its postings in
-/// the window to the window's array, straight from the decoded block; then the window's
-/// documents are passed on in order, each when its sum beats the threshold. Per posting that is
-/// a fieldnorm, a BM25 weight and an addition, where tantivy's union moves each term's scorer
-/// document by document and merges them.
+/// first document any term still has, each term's postings in the window are read straight
+/// from the decoded block; then the window's documents are passed on in order, each when its
+/// sum beats the threshold. Where tantivy's union moves each term's scorer document by document
+/// and merges them, this is an addition or two a posting, and a fieldnorm for the few documents
+/// that could beat the threshold: at a million claims a fieldnorm is a cache miss.
 ///
 /// The terms are taken largest bound first (ties in the cursors' order), and each document's
-/// terms are added in that order. In each window, the last terms whose bounds together cannot
-/// beat the threshold (MaxScore's non-essential terms) add their postings only to documents that
-/// an earlier term has already reached: a document only they hold scores at most the sum of
-/// their bounds, added in the same order, so it could not be passed on. Their other postings are
-/// decoded but cost no fieldnorm, which at a million claims is a cache miss a posting.
+/// terms are added in that order. Two bounds spare postings their fieldnorm:
+/// - in each window, the last terms whose bounds together cannot beat the threshold (MaxScore's
+///   non-essential terms) count only the documents that an earlier term has reached: a
+///   document only they hold scores at most the sum of their bounds, added in the same order,
+///   so it could not be passed on;
+/// - each document's bound adds each of its postings' scores at the shortest fieldnorm (a
+///   posting's score only falls as the norm grows), and only the postings of documents whose
+///   bound beats the threshold are scored exactly, with their fieldnorms.
 ///
-/// Returns the number of postings scored.
+/// Returns the number of postings scored exactly.
 fn union_in_windows<const W: usize>(
     cursors: &mut Vec<Cursor>,
     window: &mut Window<W>,
@@ -613,8 +634,10 @@ fn union_in_windows<const W: usize>(
 ) -> u64 {
     if window.busy {
         window.scores.fill(0.0);
+        window.bounds.fill(0.0);
         window.seen.fill(0);
         window.words.fill(0);
+        window.hits.clear();
     }
     window.busy = true;
     let mut scored = 0u64;
@@ -635,40 +658,17 @@ fn union_in_windows<const W: usize>(
                 let (docs, freqs) = (c.postings.docs(), c.postings.freqs());
                 let with_freqs = freqs.len() == docs.len();
                 let n = docs[c.at..].partition_point(|&d| d < end);
-                // The block's postings inside the window to score (a block holds at most 128,
-                // tantivy's `COMPRESSION_BLOCK_SIZE`): all of them for an essential term, else
-                // those of documents already reached.
-                let mut picked = [0u8; 128];
-                debug_assert!(n <= picked.len());
-                let m = if e < essential {
-                    for (j, p) in picked.iter_mut().take(n).enumerate() {
-                        *p = j as u8;
+                for (i, &doc) in docs.iter().enumerate().skip(c.at).take(n) {
+                    let k = (doc - start) as usize & (W - 1);
+                    if e >= essential && (window.seen[k / 64] >> (k % 64)) & 1 == 0 {
+                        continue;
                     }
-                    n
-                } else {
-                    let mut m = 0;
-                    for (j, &doc) in docs[c.at..c.at + n].iter().enumerate() {
-                        let k = (doc - start) as usize & (W - 1);
-                        picked[m] = j as u8;
-                        m += (window.seen[k / 64] >> (k % 64)) as usize & 1;
-                    }
-                    m
-                };
-                // Their fieldnorms first, read in a loop of their own so that the CPU overlaps
-                // the cache misses (one a posting at a million claims), then their scores.
-                let mut norms = [0u8; 128];
-                for (id, &j) in norms.iter_mut().zip(&picked[..m]) {
-                    *id = c.norms.fieldnorm_id(docs[c.at + j as usize]);
-                }
-                for (&id, &j) in norms.iter().zip(&picked[..m]) {
-                    let i = c.at + j as usize;
-                    let k = (docs[i] - start) as usize & (W - 1);
                     let tf = if with_freqs { freqs[i] } else { 1 };
-                    window.scores[k] += c.weight.score(id, tf);
+                    window.bounds[k] += c.weight.score(0, tf);
+                    window.hits.push(Hit { k: k as u32, cursor: e as u32, tf });
                     window.seen[k / 64] |= 1 << (k % 64);
                     window.words[k / 4096] |= 1 << ((k / 64) % 64);
                 }
-                scored += m as u64;
                 let i = c.at + n;
                 if i < docs.len() {
                     c.at = i;
@@ -681,6 +681,16 @@ fn union_in_windows<const W: usize>(
                 }
             }
         }
+        // The exact scores of the documents whose bound beats the threshold, in the hits' order.
+        for h in &window.hits {
+            let k = h.k as usize;
+            if !prunable || window.bounds[k] > threshold {
+                let c = &cursors[h.cursor as usize];
+                window.scores[k] += c.weight.score(c.norms.fieldnorm_id(start + h.k), h.tf);
+                scored += 1;
+            }
+        }
+        window.hits.clear();
         cursors.retain(|c| !c.postings.docs().is_empty());
         for (v, words) in window.words.iter_mut().enumerate() {
             let mut words = std::mem::take(words);
@@ -691,6 +701,7 @@ fn union_in_windows<const W: usize>(
                 while bits != 0 {
                     let k = w * 64 + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
+                    window.bounds[k & (W - 1)] = 0.0;
                     let score = std::mem::take(&mut window.scores[k & (W - 1)]);
                     if score > threshold {
                         threshold = callback(start + k as u32, score);
@@ -1524,6 +1535,8 @@ mod tests {
             left.scores.fill(1.0);
             left.seen.fill(u64::MAX);
             left.words.fill(u64::MAX);
+            left.bounds.fill(1.0);
+            left.hits.push(Hit { k: 1, cursor: 0, tf: 1 });
             left.busy = true;
             let mut after_panic = Vec::new();
             let mut cursors = Cursor::all(&terms, reader)?;
@@ -1541,7 +1554,7 @@ mod tests {
             WINDOW.with(|w| {
                 let w = w.borrow();
                 assert!(w.scores.iter().all(|&s| s == 0.0) && w.seen.iter().all(|&b| b == 0));
-                assert!(w.words.iter().all(|&b| b == 0));
+                assert!(w.words.iter().all(|&b| b == 0) && w.bounds.iter().all(|&b| b == 0.0) && w.hits.is_empty());
             });
         }
         assert!(total > 300, "{total}");
@@ -1551,8 +1564,8 @@ mod tests {
     }
 
     /// Above a threshold, the windowed union passes on the documents of tantivy's union that
-    /// beat it, and no other, while the terms that cannot lift a document past it on their own
-    /// score fewer postings.
+    /// beat it, and no other, while it scores fewer postings exactly (the non-essential terms'
+    /// and those of documents whose bound cannot beat it).
     #[test]
     fn the_union_in_windows_passes_on_what_beats_the_threshold_and_scores_fewer_postings() -> Result<()> {
         // Some claims say one word many times: they score near the bound that prunes.
