@@ -105,7 +105,8 @@ fn run() -> Res<()> {
     // claims or more, whatever the size of this index. `scan` also keeps at least
     // PREFILTER_FACTOR × rescored, which here would be most of the index; at a million claims
     // the share decides, so these rows keep the share alone to show what it loses.
-    for (k, share) in [(10, 1), (100, 1), (10, PREFILTER_SHARE), (100, PREFILTER_SHARE), (10, 32), (100, 32), (20, 19)]
+    for (k, share) in
+        [(10, 1), (100, 1), (10, PREFILTER_SHARE), (100, PREFILTER_SHARE), (20, 38), (10, 48), (100, 48), (20, 75)]
     {
         let n = (k * RESCORE_FACTOR).max(RESCORE_MIN);
         let (mut found, mut top1) = (0usize, 0usize);
