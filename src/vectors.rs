@@ -1156,6 +1156,22 @@ mod tests {
     }
 
     #[test]
+    fn a_query_with_no_magnitude_keeps_every_vector() {
+        let (claims, mut q) = random_claims(100, 500);
+        q.build_prefilter();
+        // At the mean (or NaN), every magnitude rounds to 0: every vector lies at the same
+        // distance, so all are kept and the int8 scan decides, as without the bits.
+        let every: Vec<Kept> = (0..100).map(|c| (c, ALL_VECTORS)).collect();
+        assert_eq!(q.prefilter(&q.mean.clone(), 10), every);
+        assert_eq!(q.prefilter(&[f32::NAN; DIM], 10), every);
+        let query = q.mean.clone();
+        let best = (0..claims.len())
+            .max_by(|&a, &b| exact_similarity(&claims[a], &query).total_cmp(&exact_similarity(&claims[b], &query)))
+            .unwrap();
+        assert_eq!(q.scan(&query, 10, |_| false)[0].0, best);
+    }
+
+    #[test]
     fn in_parts_covers_every_index_once_in_order() {
         for (len, parts) in [(0, 3), (1, 4), (10, 1), (10, 3), (10, 10), (10, 12), (1001, 8)] {
             let ranges = in_parts(len, parts, |r| r);
